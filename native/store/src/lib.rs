@@ -1,0 +1,2 @@
+//! Bolide storage engine.
+pub fn engine_version() -> u32 { 1 }
