@@ -1,5 +1,277 @@
+//! napi-rs binding for the storage engine. Thin on purpose: it checks arguments, hands work to
+//! `bolide_store`, and maps engine errors to JS errors whose `code` is the engine's stable
+//! code (`DISK_FULL`, `STORE_LOCKED`, ...). Nothing here panics across the FFI boundary:
+//! every fallible call returns a `Result`.
+//!
+//! Only `ts/store/index.ts` imports this module.
+
+mod convert;
+mod segments;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bolide_store::read::GetMessageRequest;
+use bolide_store::store::MessageStore;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+use crate::convert::{
+    binding_error, parse_host, store_error, to_config, AppendMessage, AppendOutcome, BindingResult, DispatchedQueue,
+    FlushedEvent, PullBatch, RecoveryInfo, StoreOptions, StoreStatistics,
+};
+use crate::segments::SegmentExports;
+
+type FlushCallback = ThreadsafeFunction<FlushedEvent, (), FlushedEvent, Status, false, true>;
+type DispatchCallback = ThreadsafeFunction<Vec<DispatchedQueue>, (), Vec<DispatchedQueue>, Status, false, true>;
+
+/// An open message store (one per broker). Closing it is a clean shutdown.
+#[napi]
+pub struct NativeStore {
+    store: Option<Arc<MessageStore>>,
+    exports: Arc<SegmentExports>,
+}
+
+#[napi]
+impl NativeStore {
+    /// Open (and recover) the store under `options.storePathRootDir`.
+    #[napi(constructor)]
+    pub fn new(options: StoreOptions) -> BindingResult<Self> {
+        let config = to_config(&options)?;
+        let store = MessageStore::open(config).map_err(store_error)?;
+        Ok(NativeStore { store: Some(Arc::new(store)), exports: Arc::new(SegmentExports::default()) })
+    }
+
+    fn store(&self) -> BindingResult<&Arc<MessageStore>> {
+        self.store.as_ref().ok_or_else(|| binding_error("CLOSED", "the store is closed"))
+    }
+
+    /// The address written as STOREHOST into every record (brokerIP1 and the bound port).
+    #[napi]
+    pub fn set_store_host(&self, host: String, port: u32) -> BindingResult<()> {
+        let addr = parse_host(&host, port)?;
+        self.store()?.set_store_host(addr);
+        Ok(())
+    }
+
+    /// Called (on the JS thread, batched) each time the CommitLog's flushed offset advances.
+    #[napi]
+    pub fn on_flushed(&self, callback: FlushCallback) -> BindingResult<()> {
+        let callback = Arc::new(callback);
+        self.store()?.set_flush_listener(Some(Arc::new(move |event: bolide_store::flush::FlushEvent| {
+            let payload = FlushedEvent { flushed_offset: event.flushed_offset as f64, error: event.error };
+            callback.call(payload, ThreadsafeFunctionCallMode::NonBlocking);
+        })));
+        Ok(())
+    }
+
+    /// Called with the queues that grew each time the dispatcher publishes new entries.
+    #[napi]
+    pub fn on_dispatched(&self, callback: DispatchCallback) -> BindingResult<()> {
+        let callback = Arc::new(callback);
+        self.store()?.set_dispatch_listener(Some(Arc::new(move |grown: Vec<bolide_store::dispatch::QueueGrowth>| {
+            let payload = grown
+                .into_iter()
+                .map(|g| DispatchedQueue { topic: g.topic, queue_id: g.queue_id, max_offset: g.max_offset as f64 })
+                .collect();
+            callback.call(payload, ThreadsafeFunctionCallMode::NonBlocking);
+        })));
+        Ok(())
+    }
+
+    /// Append one message. Synchronous: the record is in the page cache when this returns.
+    #[napi]
+    pub fn append(&self, message: AppendMessage) -> BindingResult<AppendOutcome> {
+        let input = message.to_input()?;
+        let mut results = self.store()?.append(std::slice::from_ref(&input)).map_err(store_error)?;
+        let result = results.pop().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
+        Ok(AppendOutcome::from(result))
+    }
+
+    /// Append messages as one unit (a SEND_BATCH_MESSAGE): all or none.
+    #[napi]
+    pub fn append_batch(&self, messages: Vec<AppendMessage>) -> BindingResult<Vec<AppendOutcome>> {
+        let inputs = messages.iter().map(AppendMessage::to_input).collect::<BindingResult<Vec<_>>>()?;
+        let results = self.store()?.append(&inputs).map_err(store_error)?;
+        Ok(results.into_iter().map(AppendOutcome::from).collect())
+    }
+
+    /// RocketMQ's getMessage: matching records of a queue as positions inside segments
+    /// (`slices` = [segmentStart, position, length, queueOffset] * n), to be turned into
+    /// zero-copy Buffers with `segmentBuffer` or sent with `transfer`.
+    #[napi]
+    pub fn get_messages(
+        &self,
+        topic: String,
+        queue_id: i32,
+        offset: i64,
+        max_messages: u32,
+        max_bytes: u32,
+        tag_codes: Option<Vec<i64>>,
+    ) -> BindingResult<PullBatch> {
+        let request = GetMessageRequest {
+            topic: &topic,
+            queue_id,
+            offset,
+            max_messages: max_messages as usize,
+            max_bytes: max_bytes as usize,
+            tag_codes: tag_codes.as_deref(),
+        };
+        let result = self.store()?.get_messages(&request).map_err(store_error)?;
+        Ok(PullBatch::from(result))
+    }
+
+    /// One Buffer over a whole CommitLog segment, created once per segment and shared by all
+    /// readers (`subarray` of it is a record). Its finalizer keeps the segment mapped.
+    #[napi]
+    pub fn segment_buffer<'env>(&self, env: &'env Env, segment_start: i64) -> BindingResult<BufferSlice<'env>> {
+        let store = self.store()?;
+        self.exports.export(env, store, segment_start)
+    }
+
+    /// sendfile the given slices to the socket `fd` off the JS thread; resolves with the
+    /// number of bytes sent. The descriptor is duplicated first, so closing the socket while
+    /// the transfer runs cannot redirect bytes to another connection.
+    #[napi]
+    pub fn transfer(&self, fd: i32, slices: Float64Array, timeout_ms: u32) -> BindingResult<AsyncTask<segments::Transfer>> {
+        let store = self.store()?.clone();
+        let task = segments::Transfer::prepare(store, fd, &slices, Duration::from_millis(u64::from(timeout_ms)))?;
+        Ok(AsyncTask::new(task))
+    }
+
+    #[napi]
+    pub fn max_offset(&self, topic: String, queue_id: i32) -> BindingResult<i64> {
+        Ok(self.store()?.max_offset_in_queue(&topic, queue_id))
+    }
+
+    #[napi]
+    pub fn min_offset(&self, topic: String, queue_id: i32) -> BindingResult<i64> {
+        Ok(self.store()?.min_offset_in_queue(&topic, queue_id))
+    }
+
+    /// Every (topic, queueId) that has a ConsumeQueue, as `[topic, queueId]` pairs.
+    #[napi]
+    pub fn queues(&self) -> BindingResult<Vec<(String, i32)>> {
+        Ok(self.store()?.queues())
+    }
+
+    #[napi]
+    pub fn offset_by_time(&self, topic: String, queue_id: i32, timestamp: i64, upper: bool) -> BindingResult<i64> {
+        self.store()?.offset_by_time(&topic, queue_id, timestamp, upper).map_err(store_error)
+    }
+
+    #[napi]
+    pub fn store_time_at(&self, topic: String, queue_id: i32, queue_offset: i64) -> BindingResult<Option<i64>> {
+        self.store()?.store_time_at(&topic, queue_id, queue_offset).map_err(store_error)
+    }
+
+    /// Physical offsets of records indexed under `topic#key` (newest first).
+    #[napi]
+    pub fn query_by_key(&self, topic: String, key: String, max_num: u32, begin_ms: i64, end_ms: i64) -> BindingResult<Vec<f64>> {
+        let offsets = self.store()?.query_by_key(&topic, &key, max_num as usize, begin_ms, end_ms).map_err(store_error)?;
+        Ok(offsets.into_iter().map(|o| o as f64).collect())
+    }
+
+    /// The record at a physical offset, as `[segmentStart, position, length, queueOffset]`.
+    #[napi]
+    pub fn message_at(&self, physical_offset: i64) -> BindingResult<Float64Array> {
+        let offset = u64::try_from(physical_offset).map_err(|_| binding_error("INVALID_ARGUMENT", "negative offset"))?;
+        let slice = self.store()?.message_at(offset).map_err(store_error)?;
+        Ok(Float64Array::new(vec![
+            slice.segment.file_from_offset() as f64,
+            slice.pos as f64,
+            slice.len as f64,
+            slice.queue_offset as f64,
+        ]))
+    }
+
+    /// Replication, master side: raw CommitLog bytes from `offset` (within one segment).
+    #[napi]
+    pub fn read_replication_range(&self, offset: i64, max_len: u32) -> BindingResult<Buffer> {
+        let offset = u64::try_from(offset).map_err(|_| binding_error("INVALID_ARGUMENT", "negative offset"))?;
+        let bytes = self.store()?.read_replication_range(offset, max_len as usize).map_err(store_error)?;
+        Ok(bytes.into())
+    }
+
+    /// Replication, slave side: append raw bytes at `offset`; returns the new readable end.
+    #[napi]
+    pub fn append_replicated(&self, offset: i64, bytes: Buffer) -> BindingResult<f64> {
+        let offset = u64::try_from(offset).map_err(|_| binding_error("INVALID_ARGUMENT", "negative offset"))?;
+        let end = self.store()?.append_replicated(offset, &bytes).map_err(store_error)?;
+        Ok(end as f64)
+    }
+
+    #[napi]
+    pub fn commit_log_min_offset(&self) -> BindingResult<f64> {
+        Ok(self.store()?.commit_log_min_offset() as f64)
+    }
+
+    #[napi]
+    pub fn commit_log_max_offset(&self) -> BindingResult<f64> {
+        Ok(self.store()?.commit_log_max_offset() as f64)
+    }
+
+    #[napi]
+    pub fn flushed_offset(&self) -> BindingResult<f64> {
+        Ok(self.store()?.flushed_offset() as f64)
+    }
+
+    #[napi]
+    pub fn dispatched_offset(&self) -> BindingResult<f64> {
+        Ok(self.store()?.dispatched_offset() as f64)
+    }
+
+    /// Wait (blocking, bounded) until the dispatcher has caught up; for tests and tools.
+    #[napi]
+    pub fn wait_dispatched(&self, timeout_ms: u32) -> BindingResult<bool> {
+        Ok(self.store()?.wait_dispatched(Duration::from_millis(u64::from(timeout_ms))))
+    }
+
+    #[napi]
+    pub fn flush_all(&self) -> BindingResult<f64> {
+        Ok(self.store()?.flush_all().map_err(store_error)? as f64)
+    }
+
+    #[napi]
+    pub fn checkpoint_now(&self) -> BindingResult<f64> {
+        Ok(self.store()?.checkpoint_now().map_err(store_error)?.safe_offset as f64)
+    }
+
+    /// Run one retention / disk check pass now; returns the number of deleted segments.
+    #[napi]
+    pub fn clean_now(&self) -> BindingResult<u32> {
+        let report = self.store()?.clean_now().map_err(store_error)?;
+        self.exports.forget_below(self.store()?.commit_log_min_offset());
+        Ok(report.deleted_segments as u32)
+    }
+
+    #[napi]
+    pub fn stats(&self) -> BindingResult<StoreStatistics> {
+        Ok(StoreStatistics::from(self.store()?.stats()))
+    }
+
+    #[napi]
+    pub fn recovery(&self) -> BindingResult<RecoveryInfo> {
+        Ok(RecoveryInfo::from(self.store()?.recovery_report()))
+    }
+
+    /// Clean shutdown. Buffers handed out earlier stay valid (they hold their segments).
+    #[napi]
+    pub fn close(&mut self) -> BindingResult<()> {
+        let Some(store) = self.store.take() else { return Ok(()) };
+        store.set_flush_listener(None);
+        store.set_dispatch_listener(None);
+        match Arc::try_unwrap(store) {
+            Ok(store) => store.close().map_err(store_error),
+            // A transfer still holds the store: it finishes, and the last holder's drop
+            // performs the same clean shutdown.
+            Err(_shared) => Ok(()),
+        }
+    }
+}
+
+/// On-disk format version this addon reads and writes.
 #[napi]
 pub fn engine_version() -> u32 {
     bolide_store::engine_version()

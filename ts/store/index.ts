@@ -1,9 +1,355 @@
-// The one module that imports the generated napi binding (see ARCHITECTURE.md).
+// The one module that imports the generated napi binding (see ARCHITECTURE.md). It holds no
+// storage logic: it converts arguments and errors, keeps the per-segment Buffers and turns
+// the engine's batched flush reports into per-append promises.
 import { createRequire } from 'node:module';
 import type * as Binding from './binding.cjs';
+import { StoreError, toStoreError } from './errors.js';
+import { FlushWaiters } from './flush-waiters.js';
+
+export { StoreError, type StoreErrorCode } from './errors.js';
 
 const require = createRequire(import.meta.url);
 const binding = require('./binding.cjs') as typeof Binding;
+
+export type FlushDiskType = 'SYNC_FLUSH' | 'ASYNC_FLUSH';
+
+/** Store settings; names are RocketMQ's broker.conf keys. Durations in ms unless noted. */
+export interface StoreOptions {
+  storePathRootDir: string;
+  mappedFileSizeCommitLog?: number;
+  /** Entries per ConsumeQueue file (RocketMQ: mappedFileSizeConsumeQueue / 20). */
+  consumeQueueEntriesPerFile?: number;
+  flushDiskType?: FlushDiskType;
+  flushIntervalCommitLog?: number;
+  flushCommitLogLeastPages?: number;
+  flushCommitLogThoroughInterval?: number;
+  flushIntervalConsumeQueue?: number;
+  /** How long a SYNC_FLUSH append waits for its group commit before FLUSH_DISK_TIMEOUT. */
+  syncFlushTimeout?: number;
+  maxMessageSize?: number;
+  warmMappedFile?: boolean;
+  /** Hours. */
+  fileReservedTime?: number;
+  /** Hours of the day, e.g. [4] for deleteWhen=04. */
+  deleteWhen?: number[];
+  diskMaxUsedSpaceRatio?: number;
+  diskCleanForciblyRatio?: number;
+  diskFullRatio?: number;
+  cleanResourceInterval?: number;
+  messageIndexEnable?: boolean;
+  maxHashSlotNum?: number;
+  maxIndexNum?: number;
+}
+
+export interface AppendMessage {
+  topic: string;
+  queueId: number;
+  body: Buffer;
+  /** Encoded properties string (`key\x01value\x02`...). */
+  properties: Buffer;
+  flag?: number;
+  sysFlag?: number;
+  bornTimestamp?: number;
+  bornHost?: string;
+  bornPort?: number;
+  reconsumeTimes?: number;
+  preparedTransactionOffset?: number;
+}
+
+export interface AppendResult {
+  physicalOffset: number;
+  size: number;
+  queueOffset: number;
+  storeTimestamp: number;
+  /** Offset message id: store host + physical offset, hex. */
+  msgId: string;
+  /** The record is durable once the flushed offset reaches this. */
+  endOffset: number;
+}
+
+export type GetMessageStatus =
+  | 'FOUND'
+  | 'NO_MATCHED_MESSAGE'
+  | 'MESSAGE_WAS_REMOVING'
+  | 'OFFSET_FOUND_NULL'
+  | 'OFFSET_OVERFLOW_BADLY'
+  | 'OFFSET_OVERFLOW_ONE'
+  | 'OFFSET_TOO_SMALL'
+  | 'NO_MATCHED_LOGIC_QUEUE'
+  | 'NO_MESSAGE_IN_QUEUE';
+
+export interface PullResult {
+  status: GetMessageStatus;
+  nextBeginOffset: number;
+  minOffset: number;
+  maxOffset: number;
+  messageCount: number;
+  totalBytes: number;
+  /** [segmentStart, position, length, queueOffset] per message. */
+  slices: Float64Array;
+}
+
+export interface QueueGrowth {
+  topic: string;
+  queueId: number;
+  maxOffset: number;
+}
+
+export type StoreStatistics = Binding.StoreStatistics;
+export type RecoveryInfo = Binding.RecoveryInfo;
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A Bolide message store: CommitLog, ConsumeQueues, IndexFile (see ARCHITECTURE.md). */
+export class MessageStore {
+  readonly #native: Binding.NativeStore;
+  readonly #flushWaiters = new FlushWaiters();
+  readonly #segmentBuffers = new Map<number, Buffer>();
+  readonly #growthListeners = new Set<(grown: QueueGrowth[]) => void>();
+  readonly #syncFlushTimeout: number;
+  readonly flushDiskType: FlushDiskType;
+  #closed = false;
+  /** Drops Buffers of segments retention removed, so their disk space can be released. */
+  readonly #pruneTimer: NodeJS.Timeout;
+
+  private constructor(native: Binding.NativeStore, options: StoreOptions) {
+    this.#native = native;
+    this.flushDiskType = options.flushDiskType ?? 'ASYNC_FLUSH';
+    this.#syncFlushTimeout = options.syncFlushTimeout ?? 5000;
+    native.onFlushed((event) => this.#flushWaiters.flushed(event.flushedOffset, event.error));
+    native.onDispatched((grown) => {
+      for (const listener of this.#growthListeners) listener(grown);
+    });
+    this.#pruneTimer = setInterval(() => this.#forgetRemovedSegments(), 10_000);
+    this.#pruneTimer.unref();
+  }
+
+  /** Open (and recover) a store. Throws StoreError STORE_LOCKED if another process has it. */
+  static open(options: StoreOptions): MessageStore {
+    const { syncFlushTimeout: _timeout, consumeQueueEntriesPerFile, ...rest } = options;
+    const native = call(
+      () => new binding.NativeStore({ ...rest, mappedFileSizeConsumeQueueEntries: consumeQueueEntriesPerFile }),
+    );
+    return new MessageStore(native, options);
+  }
+
+  /** The address written as STOREHOST (brokerIP1 and the port actually bound). */
+  setStoreHost(host: string, port: number): void {
+    call(() => this.#native.setStoreHost(host, port));
+  }
+
+  append(message: AppendMessage): AppendResult {
+    return call(() => this.#native.append(toNative(message)));
+  }
+
+  /** Append messages as one unit (all or none), with consecutive queue offsets. */
+  appendBatch(messages: AppendMessage[]): AppendResult[] {
+    return call(() => this.#native.appendBatch(messages.map(toNative)));
+  }
+
+  /**
+   * Resolves when the record ending at `endOffset` is durable. With SYNC_FLUSH it rejects
+   * with FLUSH_DISK_TIMEOUT after `syncFlushTimeout`; with ASYNC_FLUSH it waits for the
+   * background flusher (callers normally don't wait at all).
+   */
+  waitFlushed(endOffset: number, timeoutMs = this.#syncFlushTimeout): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError('CLOSED', 'the store is closed'));
+    return this.#flushWaiters.wait(endOffset, timeoutMs);
+  }
+
+  get pendingFlushWaiters(): number {
+    return this.#flushWaiters.pending;
+  }
+
+  /** Listen for queues that received new ConsumeQueue entries (batched per dispatch round). */
+  onQueuesGrew(listener: (grown: QueueGrowth[]) => void): () => void {
+    this.#growthListeners.add(listener);
+    return () => this.#growthListeners.delete(listener);
+  }
+
+  /** RocketMQ's getMessage. `tagCodes` keeps only records with these tag hash codes. */
+  getMessages(
+    topic: string,
+    queueId: number,
+    offset: number,
+    maxMessages: number,
+    maxBytes: number,
+    tagCodes?: number[] | null,
+  ): PullResult {
+    const result = call(() =>
+      this.#native.getMessages(topic, queueId, offset, maxMessages, maxBytes, tagCodes ?? null),
+    );
+    return result as PullResult;
+  }
+
+  /** The records of a pull as Buffers over the mapping: no copy. */
+  messageBuffers(result: Pick<PullResult, 'slices'>): Buffer[] {
+    const buffers: Buffer[] = [];
+    const slices = result.slices;
+    for (let i = 0; i < slices.length; i += 4) {
+      const segment = this.#segmentBuffer(slices[i]!);
+      const position = slices[i + 1]!;
+      buffers.push(segment.subarray(position, position + slices[i + 2]!));
+    }
+    return buffers;
+  }
+
+  /**
+   * sendfile the records of a pull to a socket descriptor, off the JS thread. The caller
+   * must have flushed everything it wrote to the socket before (bytes must stay in order).
+   */
+  async transfer(fd: number, result: Pick<PullResult, 'slices'>, timeoutMs: number): Promise<number> {
+    const outcome = await call(() => this.#native.transfer(fd, result.slices, timeoutMs));
+    if (outcome.errorCode) {
+      const code = outcome.errorCode === 'TIMEOUT' ? 'TRANSFER_TIMEOUT' : 'TRANSFER_FAILED';
+      throw new StoreError(code, `${outcome.error ?? 'transfer failed'} (${outcome.bytesSent} bytes sent)`);
+    }
+    return outcome.bytesSent;
+  }
+
+  /** The stored record at a physical offset (VIEW_MESSAGE_BY_ID), zero-copy. */
+  messageAt(physicalOffset: number): Buffer {
+    const slice = call(() => this.#native.messageAt(physicalOffset));
+    return this.messageBuffers({ slices: slice })[0] ?? EMPTY;
+  }
+
+  maxOffset(topic: string, queueId: number): number {
+    return call(() => this.#native.maxOffset(topic, queueId));
+  }
+
+  minOffset(topic: string, queueId: number): number {
+    return call(() => this.#native.minOffset(topic, queueId));
+  }
+
+  queues(): Array<[topic: string, queueId: number]> {
+    return call(() => this.#native.queues());
+  }
+
+  /** SEARCH_OFFSET_BY_TIMESTAMP: `boundary` lower = first at/after, upper = last at/before. */
+  offsetByTime(topic: string, queueId: number, timestamp: number, boundary: 'lower' | 'upper' = 'lower'): number {
+    return call(() => this.#native.offsetByTime(topic, queueId, timestamp, boundary === 'upper'));
+  }
+
+  storeTimeAt(topic: string, queueId: number, queueOffset: number): number | null {
+    return call(() => this.#native.storeTimeAt(topic, queueId, queueOffset)) ?? null;
+  }
+
+  /** Physical offsets indexed under `topic#key` (newest first; re-check keys, hashes collide). */
+  queryByKey(topic: string, key: string, maxNum: number, beginTimestamp: number, endTimestamp: number): number[] {
+    return call(() => this.#native.queryByKey(topic, key, maxNum, beginTimestamp, endTimestamp));
+  }
+
+  /** Replication, master side: raw CommitLog bytes from `offset` (within one segment). */
+  readReplicationRange(offset: number, maxLength: number): Buffer {
+    return call(() => this.#native.readReplicationRange(offset, maxLength));
+  }
+
+  /** Replication, slave side: append raw bytes at the received offset; returns the new one. */
+  appendReplicated(offset: number, bytes: Buffer): number {
+    return call(() => this.#native.appendReplicated(offset, bytes));
+  }
+
+  get commitLogMinOffset(): number {
+    return call(() => this.#native.commitLogMinOffset());
+  }
+
+  get commitLogMaxOffset(): number {
+    return call(() => this.#native.commitLogMaxOffset());
+  }
+
+  get flushedOffset(): number {
+    return call(() => this.#native.flushedOffset());
+  }
+
+  get dispatchedOffset(): number {
+    return call(() => this.#native.dispatchedOffset());
+  }
+
+  /** Block (bounded) until everything appended is in the ConsumeQueues; tests and tools. */
+  waitDispatched(timeoutMs = 10_000): boolean {
+    return call(() => this.#native.waitDispatched(timeoutMs));
+  }
+
+  flushAll(): number {
+    return call(() => this.#native.flushAll());
+  }
+
+  checkpointNow(): number {
+    return call(() => this.#native.checkpointNow());
+  }
+
+  /** One retention / disk-check pass now; returns how many segments were deleted. */
+  cleanNow(): number {
+    const deleted = call(() => this.#native.cleanNow());
+    this.#forgetRemovedSegments();
+    return deleted;
+  }
+
+  stats(): StoreStatistics {
+    return call(() => this.#native.stats());
+  }
+
+  recovery(): RecoveryInfo {
+    return call(() => this.#native.recovery());
+  }
+
+  /** Clean shutdown: flush, finish dispatching, checkpoint. Waiters still pending fail. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pruneTimer);
+    this.#growthListeners.clear();
+    try {
+      call(() => this.#native.close());
+    } finally {
+      this.#flushWaiters.flushed(Number.MAX_SAFE_INTEGER);
+      this.#flushWaiters.close();
+      this.#segmentBuffers.clear();
+    }
+  }
+
+  #segmentBuffer(start: number): Buffer {
+    let buffer = this.#segmentBuffers.get(start);
+    if (!buffer) {
+      this.#forgetRemovedSegments();
+      buffer = call(() => this.#native.segmentBuffer(start));
+      this.#segmentBuffers.set(start, buffer);
+    }
+    return buffer;
+  }
+
+  #forgetRemovedSegments(): void {
+    if (this.#closed || this.#segmentBuffers.size === 0) return;
+    const min = this.commitLogMinOffset;
+    for (const start of this.#segmentBuffers.keys()) {
+      if (start < min) this.#segmentBuffers.delete(start);
+    }
+  }
+}
+
+function toNative(message: AppendMessage): Binding.AppendMessage {
+  return {
+    topic: message.topic,
+    queueId: message.queueId,
+    flag: message.flag ?? 0,
+    sysFlag: message.sysFlag ?? 0,
+    bornTimestamp: message.bornTimestamp ?? Date.now(),
+    bornHost: message.bornHost ?? '127.0.0.1',
+    bornPort: message.bornPort ?? 0,
+    reconsumeTimes: message.reconsumeTimes ?? 0,
+    preparedTransactionOffset: message.preparedTransactionOffset ?? 0,
+    body: message.body,
+    properties: message.properties,
+  };
+}
 
 export function engineVersion(): number {
   return binding.engineVersion();

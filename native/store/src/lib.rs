@@ -1,2 +1,24 @@
-//! Bolide storage engine.
-pub fn engine_version() -> u32 { 1 }
+//! Bolide's storage engine: CommitLog, ConsumeQueue, IndexFile, flush, dispatch, recovery and
+//! retention, with no dependency on napi (the binding lives in `native/src`).
+//!
+//! See `docs/internals/engine.md` for the threads and the contracts between modules; every
+//! module that owns an on-disk format states it, with its crash story, in its module doc.
+
+pub mod allocator;
+pub mod checkpoint;
+pub mod commit_log;
+pub mod config;
+pub mod error;
+pub mod flush;
+pub mod java_hash;
+pub mod mapped_file;
+pub mod record;
+pub mod stats;
+
+pub use config::{FlushDiskType, StoreConfig};
+pub use error::{Result, StoreError};
+
+/// Version of the on-disk format this build reads and writes.
+pub fn engine_version() -> u32 {
+    checkpoint::FORMAT_VERSION
+}

@@ -1,0 +1,232 @@
+// Storage engine benchmark: every figure is printed beside a raw limit measured in the same
+// run on the same disk, as a ratio. Figures, not pass/fail.
+//
+//   npm run bench:store            (about a minute; writes ~1.5 GiB under $BENCH_DIR or /tmp)
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MessageStore, type StoreOptions } from '../../ts/store/index.js';
+
+const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bolide-bench-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+const PROPS = Buffer.from('TAGS\u0001TagA\u0002KEYS\u0001order-1\u0002');
+let storeCount = 0;
+
+function openStore(extra: Partial<StoreOptions> = {}): MessageStore {
+  return MessageStore.open({
+    storePathRootDir: join(root, `store-${storeCount++}`),
+    diskMaxUsedSpaceRatio: 95,
+    diskCleanForciblyRatio: 97,
+    diskFullRatio: 99,
+    deleteWhen: [],
+    ...extra,
+  });
+}
+
+function mb(bytes: number): number {
+  return bytes / (1024 * 1024);
+}
+
+function fmt(value: number, digits = 0): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function line(label: string, value: string, reference: string, ratio: number): void {
+  console.log(`${label.padEnd(44)} ${value.padStart(26)}   ref ${reference.padStart(22)}   ratio ${fmt(ratio, 2)}`);
+}
+
+/** Raw sequential write: the same number of bytes in 1 MiB writes, then one fdatasync. */
+function rawSequentialWrite(bytes: number): number {
+  const path = join(root, `raw-${Date.now()}`);
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(1 << 20, 7);
+  const start = performance.now();
+  for (let written = 0; written < bytes; written += chunk.length) writeSync(fd, chunk);
+  fdatasyncSync(fd);
+  const seconds = (performance.now() - start) / 1000;
+  closeSync(fd);
+  rmSync(path);
+  return mb(bytes) / seconds;
+}
+
+/** Raw fdatasync rate: append 1 KiB and fdatasync, repeatedly. */
+function rawFsyncRate(durationMs: number): number {
+  const path = join(root, 'raw-fsync');
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(1024, 1);
+  const end = performance.now() + durationMs;
+  let count = 0;
+  while (performance.now() < end) {
+    writeSync(fd, chunk);
+    fdatasyncSync(fd);
+    count++;
+  }
+  closeSync(fd);
+  rmSync(path);
+  return count / (durationMs / 1000);
+}
+
+function appendThroughput(bodySize: number, count: number, batch: number): { rate: number; mbps: number; bytes: number } {
+  const store = openStore();
+  const body = Buffer.alloc(bodySize, 0x61);
+  const message = { topic: 'BenchTopic', queueId: 0, body, properties: PROPS };
+  const messages = Array.from({ length: batch }, () => message);
+  const start = performance.now();
+  if (batch === 1) {
+    for (let i = 0; i < count; i++) store.append(message);
+  } else {
+    for (let i = 0; i < count; i += batch) store.appendBatch(messages);
+  }
+  store.flushAll();
+  const seconds = (performance.now() - start) / 1000;
+  const bytes = store.commitLogMaxOffset;
+  store.close();
+  return { rate: count / seconds, mbps: mb(bytes) / seconds, bytes };
+}
+
+async function syncFlush(concurrency: number, durationMs: number): Promise<{ rate: number; perSync: number }> {
+  const store = openStore({ flushDiskType: 'SYNC_FLUSH' });
+  const body = Buffer.alloc(1024, 0x62);
+  const fsyncsBefore = store.stats().fsyncs;
+  let acked = 0;
+  const end = performance.now() + durationMs;
+  async function client(queueId: number): Promise<void> {
+    while (performance.now() < end) {
+      const result = store.append({ topic: 'SyncTopic', queueId: queueId % 8, body, properties: PROPS });
+      await store.waitFlushed(result.endOffset);
+      acked++;
+    }
+  }
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => client(i)));
+  const seconds = (performance.now() - start) / 1000;
+  const fsyncs = store.stats().fsyncs - fsyncsBefore;
+  store.close();
+  return { rate: acked / seconds, perSync: acked / Math.max(1, fsyncs) };
+}
+
+function fillForReads(count: number): MessageStore {
+  const store = openStore();
+  const body = Buffer.alloc(1024, 0x63);
+  for (let i = 0; i < count; i++) store.append({ topic: 'ReadTopic', queueId: 0, body, properties: PROPS });
+  store.flushAll();
+  store.waitDispatched(60_000);
+  return store;
+}
+
+function readAll(store: MessageStore): { rate: number; mbps: number } {
+  let offset = 0;
+  let messages = 0;
+  let bytes = 0;
+  let checksum = 0;
+  const start = performance.now();
+  for (;;) {
+    const pull = store.getMessages('ReadTopic', 0, offset, 32, 256 * 1024);
+    if (pull.status !== 'FOUND') break;
+    for (const record of store.messageBuffers(pull)) {
+      checksum ^= record[record.length - 1]!; // touch the bytes so the page is really read
+      bytes += record.length;
+    }
+    messages += pull.messageCount;
+    offset = pull.nextBeginOffset;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (checksum === -1) console.log('unreachable');
+  return { rate: messages / seconds, mbps: mb(bytes) / seconds };
+}
+
+function dropPageCache(): boolean {
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function socketPair(): Promise<{ server: Socket; client: Socket; close: () => void }> {
+  const listener = createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const port = (listener.address() as { port: number }).port;
+  const accepted = once(listener, 'connection') as Promise<[Socket]>;
+  const client = connect(port, '127.0.0.1');
+  const [server] = await accepted;
+  return { server, client, close: () => (client.destroy(), server.destroy(), listener.close()) };
+}
+
+async function deliver(store: MessageStore, mode: 'sendfile' | 'copy'): Promise<number> {
+  const { server, client, close } = await socketPair();
+  let received = 0;
+  client.on('data', (chunk: Buffer) => (received += chunk.length));
+  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+  let offset = 0;
+  let sent = 0;
+  const start = performance.now();
+  for (;;) {
+    const pull = store.getMessages('ReadTopic', 0, offset, 256, 1 << 20);
+    if (pull.status !== 'FOUND') break;
+    if (mode === 'sendfile') {
+      sent += await store.transfer(fd, pull, 10_000);
+    } else {
+      const payload = Buffer.concat(store.messageBuffers(pull));
+      sent += payload.length;
+      if (!server.write(payload)) await once(server, 'drain');
+    }
+    offset = pull.nextBeginOffset;
+  }
+  while (received < sent) await once(client, 'data');
+  const seconds = (performance.now() - start) / 1000;
+  close();
+  return mb(sent) / seconds;
+}
+
+async function main(): Promise<void> {
+  console.log(`# bolide storage bench (node ${process.version}, store under ${root})`);
+  console.log('## ASYNC_FLUSH appends from JS vs raw sequential write of the same bytes');
+  for (const [bodySize, count] of [[128, 400_000], [1024, 200_000]] as const) {
+    for (const batch of [1, 32]) {
+      const result = appendThroughput(bodySize, count, batch);
+      const raw = rawSequentialWrite(result.bytes);
+      line(
+        `append ${bodySize} B ${batch === 1 ? 'single' : `batch x${batch}`}`,
+        `${fmt(result.rate)} msg/s ${fmt(result.mbps)} MB/s`,
+        `${fmt(raw)} MB/s raw`,
+        result.mbps / raw,
+      );
+    }
+  }
+  console.log('## SYNC_FLUSH (1 KiB) vs raw write+fdatasync rate');
+  const fsyncRate = rawFsyncRate(2000);
+  for (const concurrency of [1, 16, 256]) {
+    const result = await syncFlush(concurrency, 3000);
+    line(
+      `sync flush, ${concurrency} concurrent waiters`,
+      `${fmt(result.rate)} msg/s ${fmt(result.perSync, 1)}/sync`,
+      `${fmt(fsyncRate)} fsync/s raw`,
+      result.rate / fsyncRate,
+    );
+  }
+  console.log('## Reads (1 KiB records, 32 per pull) and delivery to a loopback socket');
+  const store = fillForReads(200_000);
+  const warm = readAll(store);
+  const rawRead = rawSequentialWrite(64 << 20); // disk reference for context
+  line('read warm (page cache)', `${fmt(warm.rate)} msg/s ${fmt(warm.mbps)} MB/s`, `${fmt(rawRead)} MB/s raw write`, warm.mbps / rawRead);
+  store.close();
+  const reopened = openStore({ storePathRootDir: join(root, `store-${storeCount - 1}`) });
+  if (dropPageCache()) {
+    const cold = readAll(reopened);
+    line('read cold (page cache dropped)', `${fmt(cold.rate)} msg/s ${fmt(cold.mbps)} MB/s`, `${fmt(warm.mbps)} MB/s warm`, cold.mbps / warm.mbps);
+  } else {
+    console.log('read cold: not measured (cannot drop the page cache here)');
+  }
+  const copy = await deliver(reopened, 'copy');
+  const zeroCopy = await deliver(reopened, 'sendfile');
+  line('deliver 256-record pulls: sendfile', `${fmt(zeroCopy)} MB/s`, `${fmt(copy)} MB/s copy+write`, zeroCopy / copy);
+  reopened.close();
+}
+
+await main();

@@ -1,0 +1,292 @@
+//! Conversions between JS objects and engine types, and the error mapping.
+
+use std::net::{IpAddr, SocketAddr};
+
+use bolide_store::commit_log::AppendResult;
+use bolide_store::read::GetMessageResult;
+use bolide_store::record::MessageInput;
+use bolide_store::stats::StatsSnapshot;
+use bolide_store::store::RecoveryReport;
+use bolide_store::{FlushDiskType, StoreConfig, StoreError};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// The JS error's `code`: the engine's stable error code.
+pub struct ErrorCode(pub String);
+
+impl AsRef<str> for ErrorCode {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Status> for ErrorCode {
+    fn from(status: Status) -> Self {
+        ErrorCode(status.as_ref().to_owned())
+    }
+}
+
+pub type BindingResult<T> = std::result::Result<T, napi::Error<ErrorCode>>;
+
+pub fn binding_error(code: &str, message: impl Into<String>) -> napi::Error<ErrorCode> {
+    napi::Error::new(ErrorCode(code.to_owned()), message.into())
+}
+
+pub fn store_error(error: StoreError) -> napi::Error<ErrorCode> {
+    binding_error(error.code(), error.to_string())
+}
+
+/// Store settings, with RocketMQ's broker.conf names.
+#[napi(object)]
+pub struct StoreOptions {
+    pub store_path_root_dir: String,
+    pub mapped_file_size_commit_log: Option<f64>,
+    pub mapped_file_size_consume_queue_entries: Option<f64>,
+    /// "SYNC_FLUSH" or "ASYNC_FLUSH".
+    pub flush_disk_type: Option<String>,
+    pub flush_interval_commit_log: Option<u32>,
+    pub flush_commit_log_least_pages: Option<u32>,
+    pub flush_commit_log_thorough_interval: Option<u32>,
+    pub flush_interval_consume_queue: Option<u32>,
+    pub max_message_size: Option<u32>,
+    pub warm_mapped_file: Option<bool>,
+    pub file_reserved_time: Option<u32>,
+    /// Hours of the day, e.g. [4] for deleteWhen=04.
+    pub delete_when: Option<Vec<u32>>,
+    pub disk_max_used_space_ratio: Option<u32>,
+    pub disk_clean_forcibly_ratio: Option<u32>,
+    pub disk_full_ratio: Option<u32>,
+    pub clean_resource_interval: Option<u32>,
+    pub message_index_enable: Option<bool>,
+    pub max_hash_slot_num: Option<u32>,
+    pub max_index_num: Option<u32>,
+}
+
+pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
+    let mut config = StoreConfig::new(&options.store_path_root_dir);
+    if let Some(size) = options.mapped_file_size_commit_log {
+        config.mapped_file_size_commit_log = whole_number("mappedFileSizeCommitLog", size)?;
+    }
+    if let Some(entries) = options.mapped_file_size_consume_queue_entries {
+        config.consume_queue_entries_per_file = whole_number("consumeQueueEntriesPerFile", entries)?;
+    }
+    if let Some(kind) = &options.flush_disk_type {
+        config.flush_disk_type = match kind.as_str() {
+            "SYNC_FLUSH" => FlushDiskType::SyncFlush,
+            "ASYNC_FLUSH" => FlushDiskType::AsyncFlush,
+            other => {
+                return Err(binding_error(
+                    "INVALID_ARGUMENT",
+                    format!("flushDiskType must be SYNC_FLUSH or ASYNC_FLUSH, got {other:?}"),
+                ))
+            }
+        };
+    }
+    let millis = |value: Option<u32>, default: u64| value.map_or(default, u64::from);
+    config.flush_interval_commit_log_ms = millis(options.flush_interval_commit_log, config.flush_interval_commit_log_ms);
+    config.flush_commit_log_least_pages = millis(options.flush_commit_log_least_pages, config.flush_commit_log_least_pages);
+    config.flush_commit_log_thorough_interval_ms =
+        millis(options.flush_commit_log_thorough_interval, config.flush_commit_log_thorough_interval_ms);
+    config.flush_interval_consume_queue_ms =
+        millis(options.flush_interval_consume_queue, config.flush_interval_consume_queue_ms);
+    config.clean_resource_interval_ms = millis(options.clean_resource_interval, config.clean_resource_interval_ms);
+    config.file_reserved_time_hours = millis(options.file_reserved_time, config.file_reserved_time_hours);
+    if let Some(size) = options.max_message_size {
+        config.max_message_size = size as usize;
+    }
+    if let Some(warm) = options.warm_mapped_file {
+        config.warm_mapped_file = warm;
+    }
+    if let Some(hours) = &options.delete_when {
+        config.delete_when = hours.clone();
+    }
+    if let Some(ratio) = options.disk_max_used_space_ratio {
+        config.disk_max_used_space_ratio = ratio;
+    }
+    if let Some(ratio) = options.disk_clean_forcibly_ratio {
+        config.disk_clean_forcibly_ratio = ratio;
+    }
+    if let Some(ratio) = options.disk_full_ratio {
+        config.disk_full_ratio = ratio;
+    }
+    if let Some(enable) = options.message_index_enable {
+        config.message_index_enable = enable;
+    }
+    if let Some(slots) = options.max_hash_slot_num {
+        config.max_hash_slot_num = slots;
+    }
+    if let Some(entries) = options.max_index_num {
+        config.max_index_num = entries;
+    }
+    config.validate().map_err(store_error)?;
+    Ok(config)
+}
+
+fn whole_number(name: &str, value: f64) -> BindingResult<u64> {
+    if value.fract() != 0.0 || value <= 0.0 || value > 9.0e15 {
+        return Err(binding_error("INVALID_ARGUMENT", format!("{name} must be a positive whole number, got {value}")));
+    }
+    Ok(value as u64)
+}
+
+pub fn parse_host(host: &str, port: u32) -> BindingResult<SocketAddr> {
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| binding_error("INVALID_ARGUMENT", format!("{host:?} is not an IP address")))?;
+    let port = u16::try_from(port).map_err(|_| binding_error("INVALID_ARGUMENT", format!("port {port} out of range")))?;
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// One message to append (the fields of a SEND_MESSAGE request the record stores).
+#[napi(object)]
+pub struct AppendMessage {
+    pub topic: String,
+    pub queue_id: i32,
+    pub flag: i32,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    pub born_host: String,
+    pub born_port: u32,
+    pub reconsume_times: i32,
+    pub prepared_transaction_offset: i64,
+    pub body: Buffer,
+    /// The encoded properties string (`key\x01value\x02`...).
+    pub properties: Buffer,
+}
+
+impl AppendMessage {
+    pub fn to_input(&self) -> BindingResult<MessageInput<'_>> {
+        Ok(MessageInput {
+            topic: &self.topic,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: parse_host(&self.born_host, self.born_port)?,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
+            body: &self.body,
+            properties: &self.properties,
+        })
+    }
+}
+
+#[napi(object)]
+pub struct AppendOutcome {
+    pub physical_offset: f64,
+    pub size: u32,
+    pub queue_offset: f64,
+    pub store_timestamp: f64,
+    /// Offset message id (store host + physical offset, hex).
+    pub msg_id: String,
+    /// Durable once the flushed offset reaches this.
+    pub end_offset: f64,
+}
+
+impl From<AppendResult> for AppendOutcome {
+    fn from(result: AppendResult) -> Self {
+        AppendOutcome {
+            physical_offset: result.physical_offset as f64,
+            size: result.size,
+            queue_offset: result.queue_offset as f64,
+            store_timestamp: result.store_timestamp as f64,
+            end_offset: result.end_offset() as f64,
+            msg_id: result.msg_id,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct PullBatch {
+    /// RocketMQ's GetMessageStatus name (FOUND, OFFSET_OVERFLOW_ONE, ...).
+    pub status: String,
+    pub next_begin_offset: f64,
+    pub min_offset: f64,
+    pub max_offset: f64,
+    pub message_count: u32,
+    pub total_bytes: u32,
+    /// [segmentStart, position, length, queueOffset] per message.
+    pub slices: Float64Array,
+}
+
+impl From<GetMessageResult> for PullBatch {
+    fn from(result: GetMessageResult) -> Self {
+        let mut slices = Vec::with_capacity(result.messages.len() * 4);
+        for message in &result.messages {
+            slices.push(message.segment.file_from_offset() as f64);
+            slices.push(message.pos as f64);
+            slices.push(message.len as f64);
+            slices.push(message.queue_offset as f64);
+        }
+        PullBatch {
+            status: result.status.name().to_owned(),
+            next_begin_offset: result.next_begin_offset as f64,
+            min_offset: result.min_offset as f64,
+            max_offset: result.max_offset as f64,
+            message_count: result.messages.len() as u32,
+            total_bytes: result.total_bytes as u32,
+            slices: Float64Array::new(slices),
+        }
+    }
+}
+
+#[napi(object)]
+pub struct FlushedEvent {
+    pub flushed_offset: f64,
+    pub error: Option<String>,
+}
+
+#[napi(object)]
+pub struct DispatchedQueue {
+    pub topic: String,
+    pub queue_id: i32,
+    pub max_offset: f64,
+}
+
+#[napi(object)]
+pub struct StoreStatistics {
+    pub appended_messages: f64,
+    pub appended_bytes: f64,
+    pub fsyncs: f64,
+    pub allocation_stalls: f64,
+    pub segments_allocated: f64,
+    pub dispatched_messages: f64,
+    pub transferred_bytes: f64,
+    pub segments_deleted: f64,
+}
+
+impl From<StatsSnapshot> for StoreStatistics {
+    fn from(s: StatsSnapshot) -> Self {
+        StoreStatistics {
+            appended_messages: s.appended_messages as f64,
+            appended_bytes: s.appended_bytes as f64,
+            fsyncs: s.fsyncs as f64,
+            allocation_stalls: s.allocation_stalls as f64,
+            segments_allocated: s.segments_allocated as f64,
+            dispatched_messages: s.dispatched_messages as f64,
+            transferred_bytes: s.transferred_bytes as f64,
+            segments_deleted: s.segments_deleted as f64,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct RecoveryInfo {
+    pub was_aborted: bool,
+    pub checkpoint_offset: f64,
+    pub end_offset: f64,
+    pub verified_bytes: f64,
+    pub truncated_corrupt_tail: bool,
+}
+
+impl From<RecoveryReport> for RecoveryInfo {
+    fn from(r: RecoveryReport) -> Self {
+        RecoveryInfo {
+            was_aborted: r.was_aborted,
+            checkpoint_offset: r.checkpoint_offset as f64,
+            end_offset: r.end_offset as f64,
+            verified_bytes: r.verified_bytes as f64,
+            truncated_corrupt_tail: r.truncated_corrupt_tail,
+        }
+    }
+}

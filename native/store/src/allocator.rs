@@ -1,0 +1,120 @@
+//! Creates the next CommitLog segment in the background (create, fallocate, map, optionally
+//! pre-touch) so that an append crossing a segment boundary does not wait for the file system.
+//! If the allocator is behind, the appender creates the segment itself and counts a stall.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use crate::error::Result;
+use crate::mapped_file::Segment;
+use crate::stats::StoreStats;
+
+#[derive(Default)]
+struct Slot {
+    /// The offset the writer will need next.
+    wanted: Option<u64>,
+    ready: Option<(u64, Result<Segment>)>,
+    stopping: bool,
+}
+
+struct Shared {
+    slot: Mutex<Slot>,
+    changed: Condvar,
+}
+
+pub struct SegmentAllocator {
+    dir: PathBuf,
+    segment_size: u64,
+    warm: bool,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    stats: Arc<StoreStats>,
+}
+
+impl SegmentAllocator {
+    pub fn start(dir: PathBuf, segment_size: u64, warm: bool, stats: Arc<StoreStats>) -> SegmentAllocator {
+        let shared = Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new() });
+        let worker = shared.clone();
+        let (worker_dir, worker_stats) = (dir.clone(), stats.clone());
+        let thread = std::thread::Builder::new()
+            .name("bolide-allocate".into())
+            .spawn(move || run(&worker, &worker_dir, segment_size, warm, &worker_stats))
+            .ok();
+        SegmentAllocator { dir, segment_size, warm, shared, thread, stats }
+    }
+
+    /// Ask for the segment starting at `offset` to be made ready in the background.
+    pub fn prepare(&self, offset: u64) {
+        let mut slot = self.shared.slot.lock().expect("allocator lock");
+        let already = slot.wanted == Some(offset) || slot.ready.as_ref().is_some_and(|(o, _)| *o == offset);
+        if !already {
+            slot.wanted = Some(offset);
+            self.shared.changed.notify_all();
+        }
+    }
+
+    /// The segment starting at `offset`: the prepared one, or a fresh one created now.
+    pub fn take(&self, offset: u64) -> Result<Segment> {
+        let mut slot = self.shared.slot.lock().expect("allocator lock");
+        loop {
+            if let Some((ready_offset, result)) = slot.ready.take() {
+                if ready_offset == offset {
+                    return result;
+                }
+                // Prepared for an offset nobody will ask for: discard it, free the worker.
+                if let Ok(stale) = result {
+                    let _ = std::fs::remove_file(stale.path());
+                }
+                self.shared.changed.notify_all();
+                continue;
+            }
+            if slot.wanted == Some(offset) && self.thread.is_some() {
+                // In progress: waiting is cheaper than racing the allocator on the same file.
+                slot = self.shared.changed.wait(slot).expect("allocator lock");
+                continue;
+            }
+            break;
+        }
+        drop(slot);
+        self.stats.allocation_stalls.fetch_add(1, Ordering::Relaxed);
+        self.stats.segments_allocated.fetch_add(1, Ordering::Relaxed);
+        Segment::create(&self.dir, offset, self.segment_size, self.warm)
+    }
+}
+
+fn run(shared: &Shared, dir: &std::path::Path, segment_size: u64, warm: bool, stats: &StoreStats) {
+    let mut slot = shared.slot.lock().expect("allocator lock");
+    loop {
+        if slot.stopping {
+            return;
+        }
+        match slot.wanted {
+            Some(offset) if slot.ready.is_none() => {
+                drop(slot);
+                let result = Segment::create(dir, offset, segment_size, warm);
+                stats.segments_allocated.fetch_add(1, Ordering::Relaxed);
+                slot = shared.slot.lock().expect("allocator lock");
+                slot.wanted = None;
+                slot.ready = Some((offset, result));
+                shared.changed.notify_all();
+            }
+            _ => slot = shared.changed.wait(slot).expect("allocator lock"),
+        }
+    }
+}
+
+impl Drop for SegmentAllocator {
+    fn drop(&mut self) {
+        self.shared.slot.lock().expect("allocator lock").stopping = true;
+        self.shared.changed.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        // A prepared but unused segment would be an empty file past the end: remove it.
+        if let Some((_, Ok(segment))) = self.shared.slot.lock().expect("allocator lock").ready.take() {
+            let _ = std::fs::remove_file(segment.path());
+        }
+    }
+}

@@ -1,0 +1,513 @@
+//! The CommitLog: every message of every topic, appended in arrival order to fixed-size
+//! mmap'd segments named by their first physical offset (see `record.rs` for the layout).
+//!
+//! Concurrency contract: one writer (the JS thread, or the replication applier on a slave)
+//! holds `write`; any thread may read. The writer encodes records into the mapping above
+//! `write_position` and then publishes the new position with a Release store; readers load it
+//! with Acquire and never read past it. Published bytes are never modified again (recovery
+//! runs before the store is shared).
+//!
+//! Segment roll-over: when a record (plus an 8-byte BLANK header) does not fit in the rest of
+//! the current segment, a BLANK record fills the rest and the record goes to the next segment,
+//! which the allocator thread has normally created, preallocated and mapped already.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::allocator::SegmentAllocator;
+use crate::error::{IoContext, Result, StoreError};
+use crate::mapped_file::{segment_file_name, Segment};
+use crate::record::{
+    self, decode_record, encode_record, record_size, Decoded, MessageInput, Placement, BLANK_MAGIC,
+    END_FILE_MIN_BLANK_LENGTH,
+};
+use crate::stats::StoreStats;
+
+/// The result of one appended message.
+#[derive(Debug, Clone)]
+pub struct AppendResult {
+    pub physical_offset: u64,
+    pub size: u32,
+    pub queue_offset: i64,
+    pub store_timestamp: i64,
+    pub msg_id: String,
+}
+
+impl AppendResult {
+    /// The position a durability waiter needs `flushed_position` to reach.
+    pub fn end_offset(&self) -> u64 {
+        self.physical_offset + u64::from(self.size)
+    }
+}
+
+struct WriteState {
+    /// Next queue offset per topic and queueId; rebuilt from the ConsumeQueues at open.
+    queue_offsets: HashMap<String, HashMap<i32, i64>>,
+    store_host: SocketAddr,
+    /// The segment holding the write position (cached to avoid the segment list lock).
+    current: Option<Arc<Segment>>,
+    /// Replication: bytes received from the master, possibly ending inside a record that is
+    /// not published yet. Equal to the write position when no partial record is pending.
+    received_position: u64,
+}
+
+pub struct CommitLog {
+    dir: PathBuf,
+    segment_size: u64,
+    max_message_size: usize,
+    segments: RwLock<Vec<Arc<Segment>>>,
+    write: Mutex<WriteState>,
+    write_position: AtomicU64,
+    flushed_position: AtomicU64,
+    allocator: SegmentAllocator,
+    stats: Arc<StoreStats>,
+}
+
+impl CommitLog {
+    /// Map the existing segments of `dir` (creating it if needed). Positions are set by
+    /// recovery (`set_recovered_end`) before the log is used.
+    pub fn open(
+        dir: &Path,
+        segment_size: u64,
+        max_message_size: usize,
+        warm: bool,
+        stats: Arc<StoreStats>,
+    ) -> Result<CommitLog> {
+        std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
+        let segments = load_segments(dir, segment_size)?;
+        Ok(CommitLog {
+            dir: dir.to_path_buf(),
+            segment_size,
+            max_message_size,
+            segments: RwLock::new(segments),
+            write: Mutex::new(WriteState {
+                queue_offsets: HashMap::new(),
+                store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+                current: None,
+                received_position: 0,
+            }),
+            write_position: AtomicU64::new(0),
+            flushed_position: AtomicU64::new(0),
+            allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, warm, stats.clone()),
+            stats,
+        })
+    }
+
+    pub fn segment_size(&self) -> u64 {
+        self.segment_size
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// End of the last complete record: everything below is readable.
+    pub fn write_position(&self) -> u64 {
+        self.write_position.load(Ordering::Acquire)
+    }
+
+    pub fn flushed_position(&self) -> u64 {
+        self.flushed_position.load(Ordering::Acquire)
+    }
+
+    /// First readable physical offset (start of the oldest segment still present).
+    pub fn min_offset(&self) -> u64 {
+        let segments = self.segments.read().expect("segment list lock");
+        segments.first().map_or_else(|| self.write_position(), |s| s.file_from_offset())
+    }
+
+    pub fn set_store_host(&self, host: SocketAddr) {
+        self.write.lock().expect("write lock").store_host = record::canonical_host(host);
+    }
+
+    pub fn store_host(&self) -> SocketAddr {
+        self.write.lock().expect("write lock").store_host
+    }
+
+    pub fn segments(&self) -> Vec<Arc<Segment>> {
+        self.segments.read().expect("segment list lock").clone()
+    }
+
+    /// The segment containing `offset`, if it is still present.
+    pub fn segment_for(&self, offset: u64) -> Option<Arc<Segment>> {
+        let segments = self.segments.read().expect("segment list lock");
+        let first = segments.first()?.file_from_offset();
+        if offset < first {
+            return None;
+        }
+        let index = usize::try_from((offset - first) / self.segment_size).ok()?;
+        segments.get(index).cloned()
+    }
+
+    /// Seed the queue-offset table (from the ConsumeQueues' max offsets) after recovery.
+    pub fn set_queue_offsets(&self, table: HashMap<String, HashMap<i32, i64>>) {
+        self.write.lock().expect("write lock").queue_offsets = table;
+    }
+
+    /// Publish the recovered end: the write and flushed positions start here.
+    pub(crate) fn set_recovered_end(&self, end: u64) {
+        self.write_position.store(end, Ordering::Release);
+        self.flushed_position.store(end, Ordering::Release);
+        let mut write = self.write.lock().expect("write lock");
+        write.received_position = end;
+        write.current = self.segment_for(end).filter(|s| end < s.file_from_offset() + self.segment_size);
+        if let Some(segment) = write.current.clone() {
+            segment.advise_sequential();
+            self.prepare_next(segment.file_from_offset() + self.segment_size);
+        }
+    }
+
+    /// Append messages as one unit: either all are written and published or none is.
+    pub fn append(&self, messages: &[MessageInput<'_>], store_timestamp: i64) -> Result<Vec<AppendResult>> {
+        for message in messages {
+            record::validate(message, self.max_message_size)?;
+        }
+        let mut write = self.write.lock().expect("write lock");
+        let start = self.write_position.load(Ordering::Relaxed);
+        if write.received_position != start {
+            return Err(StoreError::InvalidArgument(
+                "a replicated record is partly received: local appends would interleave with it".into(),
+            ));
+        }
+        let store_host = write.store_host;
+        let mut position = start;
+        let mut next_offsets: Vec<(usize, i64)> = Vec::with_capacity(messages.len());
+        let mut results = Vec::with_capacity(messages.len());
+        for (index, message) in messages.iter().enumerate() {
+            let size = record_size(message, &store_host);
+            let segment = self.segment_with_room(&mut write, &mut position, size)?;
+            let queue_offset = if message.takes_queue_offset() {
+                self.next_queue_offset(&write, &next_offsets, messages, index)
+            } else {
+                0
+            };
+            let placement = Placement { queue_offset, physical_offset: position as i64, store_timestamp };
+            let pos_in_segment = (position - segment.file_from_offset()) as usize;
+            // SAFETY: we hold the write lock and `position >= write_position`, so no reader
+            // can see these bytes until they are published below.
+            let slot = unsafe { segment.slice_mut(pos_in_segment, size) };
+            encode_record(slot, message, placement, &store_host);
+            if message.takes_queue_offset() {
+                next_offsets.push((index, queue_offset + 1));
+            }
+            results.push(AppendResult {
+                physical_offset: position,
+                size: size as u32,
+                queue_offset,
+                store_timestamp,
+                msg_id: record::offset_msg_id(&store_host, position as i64),
+            });
+            position += size as u64;
+        }
+        for (index, next) in next_offsets {
+            let message = &messages[index];
+            let queues = write.queue_offsets.entry(message.topic.to_owned()).or_default();
+            queues.insert(message.queue_id, next);
+        }
+        write.received_position = position;
+        self.write_position.store(position, Ordering::Release);
+        self.stats.appended_messages.fetch_add(messages.len() as u64, Ordering::Relaxed);
+        self.stats.appended_bytes.fetch_add(position - start, Ordering::Relaxed);
+        Ok(results)
+    }
+
+    /// The queue offset for `messages[index]`, counting earlier messages of this batch.
+    fn next_queue_offset(
+        &self,
+        write: &WriteState,
+        pending: &[(usize, i64)],
+        messages: &[MessageInput<'_>],
+        index: usize,
+    ) -> i64 {
+        let message = &messages[index];
+        let earlier = pending.iter().rev().find(|(other, _)| {
+            messages[*other].topic == message.topic && messages[*other].queue_id == message.queue_id
+        });
+        match earlier {
+            Some((_, next)) => *next,
+            None => write
+                .queue_offsets
+                .get(message.topic)
+                .and_then(|queues| queues.get(&message.queue_id))
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// The segment where a record of `size` bytes goes at `*position`, rolling over (with a
+    /// BLANK filler) when it does not fit. `*position` moves to the record's start.
+    fn segment_with_room(&self, write: &mut WriteState, position: &mut u64, size: usize) -> Result<Arc<Segment>> {
+        let segment = match &write.current {
+            Some(segment) if *position < segment.file_from_offset() + self.segment_size => segment.clone(),
+            _ => self.activate_segment(write, *position)?,
+        };
+        let used = *position - segment.file_from_offset();
+        let room = self.segment_size - used;
+        if (size + END_FILE_MIN_BLANK_LENGTH) as u64 <= room {
+            return Ok(segment);
+        }
+        debug_assert!(room >= END_FILE_MIN_BLANK_LENGTH as u64, "a segment always keeps room for a BLANK");
+        // SAFETY: single writer under the write lock, at or above the published position.
+        let blank = unsafe { segment.slice_mut(used as usize, END_FILE_MIN_BLANK_LENGTH) };
+        blank[..4].copy_from_slice(&(room as i32).to_be_bytes());
+        blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+        *position = segment.file_from_offset() + self.segment_size;
+        let next = self.activate_segment(write, *position)?;
+        if (size + END_FILE_MIN_BLANK_LENGTH) as u64 > self.segment_size {
+            return Err(StoreError::MessageTooLarge { size, max: self.segment_size as usize });
+        }
+        Ok(next)
+    }
+
+    /// Make the segment starting at `from` current, taking it from the allocator.
+    fn activate_segment(&self, write: &mut WriteState, from: u64) -> Result<Arc<Segment>> {
+        debug_assert_eq!(from % self.segment_size, 0, "segments start at multiples of their size");
+        if let Some(existing) = self.segment_for(from) {
+            write.current = Some(existing.clone());
+            return Ok(existing);
+        }
+        let segment = Arc::new(self.allocator.take(from)?);
+        segment.advise_sequential();
+        {
+            let mut segments = self.segments.write().expect("segment list lock");
+            if let Some(last) = segments.last() {
+                debug_assert_eq!(last.file_from_offset() + self.segment_size, from);
+            }
+            segments.push(segment.clone());
+        }
+        self.prepare_next(from + self.segment_size);
+        write.current = Some(segment.clone());
+        Ok(segment)
+    }
+
+    /// Have the allocator create the segment at `offset` unless it already exists (a file left
+    /// from before a restart is reused, never replaced).
+    fn prepare_next(&self, offset: u64) {
+        if self.segment_for(offset).is_none() {
+            self.allocator.prepare(offset);
+        }
+    }
+
+    /// msync `[flushed_position, target)`; returns the new flushed position.
+    pub fn flush_to(&self, target: u64) -> Result<u64> {
+        let from = self.flushed_position();
+        if target <= from {
+            return Ok(from);
+        }
+        let mut offset = from;
+        while offset < target {
+            let Some(segment) = self.segment_for(offset) else {
+                // Deleted by retention: nothing left to make durable there.
+                offset = (offset / self.segment_size + 1) * self.segment_size;
+                continue;
+            };
+            let base = segment.file_from_offset();
+            let end = target.min(base + self.segment_size);
+            segment.flush((offset - base) as usize, (end - base) as usize)?;
+            offset = end;
+        }
+        self.flushed_position.store(target, Ordering::Release);
+        self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        Ok(target)
+    }
+
+    /// Read the record at `offset` (below the write position) and hand it to `visit`.
+    pub fn with_record<T>(&self, offset: u64, visit: impl FnOnce(&record::RecordView<'_>) -> T) -> Result<T> {
+        let (segment, pos, available) = self.readable_at(offset)?;
+        let bytes = segment.slice(pos, available);
+        match decode_record(bytes, false) {
+            Ok(Decoded::Record(view)) => Ok(visit(&view)),
+            Ok(_) => Err(StoreError::Corrupt { offset, reason: "no record starts here".into() }),
+            Err(error) => Err(StoreError::Corrupt { offset, reason: error.to_string() }),
+        }
+    }
+
+    /// The segment holding `offset`, the position inside it, and how many published bytes
+    /// follow in that segment.
+    pub fn readable_at(&self, offset: u64) -> Result<(Arc<Segment>, usize, usize)> {
+        let write_position = self.write_position();
+        let out_of_range = || StoreError::OffsetOutOfRange { offset, min: self.min_offset(), max: write_position };
+        if offset >= write_position {
+            return Err(out_of_range());
+        }
+        let segment = self.segment_for(offset).ok_or_else(out_of_range)?;
+        let base = segment.file_from_offset();
+        let pos = (offset - base) as usize;
+        let end = write_position.min(base + self.segment_size);
+        Ok((segment, pos, (end - offset) as usize))
+    }
+
+    /// Raw published bytes from `offset`, at most `max_len`, never crossing a segment end.
+    /// Replication ships these to a slave.
+    pub fn read_raw(&self, offset: u64, max_len: usize) -> Result<Vec<u8>> {
+        if offset == self.write_position() {
+            return Ok(Vec::new());
+        }
+        let (segment, pos, available) = self.readable_at(offset)?;
+        Ok(segment.slice(pos, available.min(max_len)).to_vec())
+    }
+
+    /// Remove segments that end at or below `offset` (retention); never the current one.
+    /// Returns the removed segments (their files are already unlinked).
+    pub fn remove_segments_before(&self, offset: u64) -> Result<Vec<Arc<Segment>>> {
+        let write_position = self.write_position();
+        let mut segments = self.segments.write().expect("segment list lock");
+        let mut removed = Vec::new();
+        while let Some(first) = segments.first() {
+            let end = first.file_from_offset() + self.segment_size;
+            if end > offset || end > write_position {
+                break;
+            }
+            removed.push(segments.remove(0));
+        }
+        drop(segments);
+        for segment in &removed {
+            std::fs::remove_file(segment.path()).context(|| format!("deleting {}", segment.path().display()))?;
+        }
+        Ok(removed)
+    }
+
+    /// Recovery: walk records from `from`, verifying each (magic, size, body CRC), and return
+    /// the end of the last valid one together with whether the walk stopped on bad bytes.
+    pub(crate) fn scan_valid_end(&self, from: u64, mut on_record: impl FnMut(&record::RecordView<'_>)) -> (u64, bool) {
+        let mut offset = from;
+        loop {
+            let Some(segment) = self.segment_for(offset) else { return (offset, false) };
+            let base = segment.file_from_offset();
+            let pos = (offset - base) as usize;
+            let bytes = segment.slice(pos, (self.segment_size - (offset - base)) as usize);
+            match decode_record(bytes, true) {
+                Ok(Decoded::Record(view)) if view.physical_offset as u64 == offset => {
+                    on_record(&view);
+                    offset += view.total_size as u64;
+                }
+                Ok(Decoded::Blank { size }) if base + self.segment_size == offset + size as u64 => {
+                    offset = base + self.segment_size;
+                }
+                Ok(Decoded::End) => return (offset, false),
+                _ => return (offset, true),
+            }
+        }
+    }
+
+    /// Recovery: make `end` the end of the log: zero what follows it in its segment (old
+    /// records after a corrupt one must never resurface) and delete later segments.
+    pub(crate) fn truncate_after(&self, end: u64, zero_tail: bool) -> Result<()> {
+        let mut segments = self.segments.write().expect("segment list lock");
+        while let Some(last) = segments.last() {
+            if last.file_from_offset() <= end && end < last.file_from_offset() + self.segment_size {
+                break;
+            }
+            if last.file_from_offset() < end {
+                break;
+            }
+            let last = segments.pop().expect("checked non-empty");
+            std::fs::remove_file(last.path()).context(|| format!("deleting {}", last.path().display()))?;
+        }
+        if zero_tail {
+            if let Some(last) = segments.last() {
+                let base = last.file_from_offset();
+                if end >= base && end < base + self.segment_size {
+                    let pos = (end - base) as usize;
+                    let len = (self.segment_size - (end - base)) as usize;
+                    // SAFETY: recovery runs before the store is shared; nothing reads past `end`.
+                    unsafe { last.slice_mut(pos, len) }.fill(0);
+                    last.flush(pos, pos + len)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Slave side of replication: write raw bytes shipped by the master at the same physical
+    /// offsets, then publish the complete, verified records among them. `offset` must be the
+    /// position received so far (what the slave reports to the master); returns the new one.
+    /// A record split across chunks is published when its last byte arrives.
+    pub fn append_raw(&self, offset: u64, bytes: &[u8]) -> Result<u64> {
+        let mut write = self.write.lock().expect("write lock");
+        let expected = write.received_position;
+        if offset != expected {
+            return Err(StoreError::ReplicaOffsetMismatch { offered: offset, expected });
+        }
+        let mut position = offset;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let segment = match &write.current {
+                Some(segment) if position < segment.file_from_offset() + self.segment_size => segment.clone(),
+                _ => self.activate_segment(&mut write, position)?,
+            };
+            let used = (position - segment.file_from_offset()) as usize;
+            let room = self.segment_size as usize - used;
+            let len = room.min(rest.len());
+            // SAFETY: single writer under the write lock, at or above the published position.
+            unsafe { segment.slice_mut(used, len) }.copy_from_slice(&rest[..len]);
+            position += len as u64;
+            rest = &rest[len..];
+        }
+        write.received_position = position;
+        let published = self.write_position.load(Ordering::Relaxed);
+        let mut end = published;
+        let mut grown: Vec<(String, i32, i64)> = Vec::new();
+        let (valid_end, _) = self.scan_valid_end(published, |view| {
+            let record_end = view.physical_offset as u64 + view.total_size as u64;
+            if record_end <= position {
+                end = record_end;
+                if view.takes_queue_offset() {
+                    grown.push((view.topic.to_owned(), view.queue_id, view.queue_offset + 1));
+                }
+            }
+        });
+        // A BLANK at a segment end carries the readable end to the next segment's start.
+        if valid_end <= position {
+            end = end.max(valid_end);
+        }
+        for (topic, queue_id, next) in grown {
+            write.queue_offsets.entry(topic).or_default().insert(queue_id, next);
+        }
+        self.write_position.store(end, Ordering::Release);
+        Ok(position)
+    }
+}
+
+fn load_segments(dir: &Path, segment_size: u64) -> Result<Vec<Arc<Segment>>> {
+    let mut offsets = Vec::new();
+    for entry in std::fs::read_dir(dir).context(|| format!("listing {}", dir.display()))? {
+        let entry = entry.context(|| format!("listing {}", dir.display()))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.ends_with(".tmp") {
+            // An allocation interrupted by a crash: never a segment.
+            std::fs::remove_file(entry.path()).context(|| format!("removing {name}"))?;
+            continue;
+        }
+        if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
+            let offset: u64 = name.parse().map_err(|_| StoreError::Corrupt { offset: 0, reason: format!("bad segment name {name}") })?;
+            offsets.push(offset);
+        }
+    }
+    offsets.sort_unstable();
+    let mut segments = Vec::with_capacity(offsets.len());
+    for (index, offset) in offsets.iter().enumerate() {
+        if offset % segment_size != 0 {
+            return Err(StoreError::Corrupt {
+                offset: *offset,
+                reason: format!("segment {offset} is not aligned to mappedFileSizeCommitLog {segment_size}: was the store written with another segment size?"),
+            });
+        }
+        if index > 0 && offsets[index - 1] + segment_size != *offset {
+            return Err(StoreError::Corrupt {
+                offset: *offset,
+                reason: format!("segment {} is missing before {}", segment_file_name(offsets[index - 1] + segment_size), segment_file_name(*offset)),
+            });
+        }
+        segments.push(Arc::new(Segment::open(dir.join(segment_file_name(*offset)), *offset, segment_size)?));
+    }
+    Ok(segments)
+}
+
+#[cfg(test)]
+#[path = "commit_log_tests.rs"]
+mod tests;

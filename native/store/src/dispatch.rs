@@ -1,0 +1,269 @@
+//! The dispatcher ("reput" in RocketMQ): reads records the CommitLog has published past the
+//! dispatched offset and builds the ConsumeQueue entries and IndexFile keys for them, then
+//! reports which queues grew, in one batch per round, so long-polling pulls can wake.
+//!
+//! Because an entry's position is derived from the record itself (its QUEUEOFFSET field),
+//! dispatching a range twice writes the same bytes: recovery simply re-dispatches everything
+//! after the checkpoint.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::commit_log::CommitLog;
+use crate::consume_queue::{ConsumeQueueStore, CqEntry};
+use crate::error::{Result, StoreError};
+use crate::index_file::IndexService;
+use crate::record::{decode_record, Decoded, RecordView};
+use crate::stats::StoreStats;
+
+/// A queue that received entries in the last dispatch round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueGrowth {
+    pub topic: String,
+    pub queue_id: i32,
+    pub max_offset: i64,
+}
+
+pub type DispatchListener = Arc<dyn Fn(Vec<QueueGrowth>) + Send + Sync>;
+
+/// Bytes dispatched per round before results are published (bounds latency under load).
+const ROUND_BYTES_MAX: u64 = 4 << 20;
+
+/// Everything the dispatch thread needs, shared with the store.
+pub struct DispatchContext {
+    pub commit_log: Arc<CommitLog>,
+    pub consume_queues: Arc<ConsumeQueueStore>,
+    pub index: Option<Arc<IndexService>>,
+    pub stats: Arc<StoreStats>,
+    /// Everything below is in the ConsumeQueues and the index (written by the dispatcher).
+    pub dispatched_offset: Arc<AtomicU64>,
+}
+
+impl DispatchContext {
+    /// Dispatch records in `[from, to)`; returns where it stopped (a record boundary).
+    pub fn dispatch_range(&self, from: u64, to: u64) -> Result<(u64, Vec<QueueGrowth>)> {
+        let mut offset = from;
+        let mut dispatched = 0u64;
+        while offset < to {
+            let (segment, pos, available) = self.commit_log.readable_at(offset)?;
+            let bytes = segment.slice(pos, available.min((to - offset) as usize));
+            match decode_record(bytes, false) {
+                Ok(Decoded::Record(view)) => {
+                    self.dispatch_record(&view, offset)?;
+                    offset += view.total_size as u64;
+                    dispatched += 1;
+                }
+                Ok(Decoded::Blank { .. }) => {
+                    offset = segment.file_from_offset() + self.commit_log.segment_size();
+                }
+                Ok(Decoded::End) => break,
+                Err(error) => return Err(StoreError::Corrupt { offset, reason: error.to_string() }),
+            }
+        }
+        let grown = self.consume_queues.commit_batch()?;
+        self.stats.dispatched_messages.fetch_add(dispatched, Ordering::Relaxed);
+        Ok((offset, grown))
+    }
+
+    fn dispatch_record(&self, view: &RecordView<'_>, offset: u64) -> Result<()> {
+        debug_assert_eq!(view.physical_offset as u64, offset, "record claims another position");
+        if !view.takes_queue_offset() {
+            return Ok(());
+        }
+        let entry = CqEntry { commit_log_offset: offset as i64, size: view.total_size as i32, tags_code: view.tags_code() };
+        self.consume_queues.put(view.topic, view.queue_id, view.queue_offset, entry)?;
+        if let Some(index) = &self.index {
+            for key in index_keys(view) {
+                index.put_key(&key, offset as i64, view.store_timestamp)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `topic#UNIQ_KEY` and `topic#<each KEYS word>`, as RocketMQ indexes them.
+pub fn index_keys(view: &RecordView<'_>) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(unique) = view.property("UNIQ_KEY").and_then(|v| std::str::from_utf8(v).ok()) {
+        if !unique.is_empty() {
+            keys.push(format!("{}#{}", view.topic, unique));
+        }
+    }
+    if let Some(words) = view.property("KEYS").and_then(|v| std::str::from_utf8(v).ok()) {
+        for word in words.split(' ').filter(|w| !w.is_empty()) {
+            keys.push(format!("{}#{}", view.topic, word));
+        }
+    }
+    keys
+}
+
+#[derive(Default)]
+struct Signal {
+    pending: bool,
+    stopping: bool,
+}
+
+pub struct Dispatcher {
+    context: Arc<DispatchContext>,
+    dispatched: Arc<AtomicU64>,
+    signal: Arc<(Mutex<Signal>, Condvar)>,
+    idle: Arc<AtomicBool>,
+    listener: Arc<Mutex<Option<DispatchListener>>>,
+    last_error: Arc<Mutex<Option<String>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Dispatcher {
+    pub fn start(context: Arc<DispatchContext>, from: u64) -> Dispatcher {
+        context.dispatched_offset.store(from, Ordering::Release);
+        let mut dispatcher = Dispatcher {
+            dispatched: context.dispatched_offset.clone(),
+            context,
+            signal: Arc::new((Mutex::new(Signal::default()), Condvar::new())),
+            idle: Arc::new(AtomicBool::new(false)),
+            listener: Arc::new(Mutex::new(None)),
+            last_error: Arc::new(Mutex::new(None)),
+            thread: None,
+        };
+        let worker = Worker {
+            context: dispatcher.context.clone(),
+            dispatched: dispatcher.dispatched.clone(),
+            signal: dispatcher.signal.clone(),
+            idle: dispatcher.idle.clone(),
+            listener: dispatcher.listener.clone(),
+            last_error: dispatcher.last_error.clone(),
+        };
+        dispatcher.thread = std::thread::Builder::new().name("bolide-dispatch".into()).spawn(move || worker.run()).ok();
+        dispatcher
+    }
+
+    pub fn set_listener(&self, listener: Option<DispatchListener>) {
+        *self.listener.lock().expect("listener lock") = listener;
+    }
+
+    /// Everything below this offset is in the ConsumeQueues and the index.
+    pub fn dispatched_offset(&self) -> u64 {
+        self.dispatched.load(Ordering::Acquire)
+    }
+
+    /// The dispatched offset as a shared atomic, for the checkpoint thread.
+    pub fn offset_handle(&self) -> Arc<AtomicU64> {
+        self.dispatched.clone()
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().expect("error lock").clone()
+    }
+
+    /// Called after an append; cheap when the dispatcher is busy (no lock, no syscall).
+    pub fn wake(&self) {
+        // Pairs with the fence in `Worker::sleep`: either we see the worker idle, or it sees
+        // the position we published before calling this.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::Relaxed) {
+            let (lock, condvar) = &*self.signal;
+            lock.lock().expect("dispatch lock").pending = true;
+            condvar.notify_one();
+        }
+    }
+
+    /// Wait until everything written so far is dispatched (shutdown, tests).
+    pub fn wait_caught_up(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.dispatched_offset() < self.context.commit_log.write_position() {
+            if std::time::Instant::now() >= deadline || self.thread.is_none() {
+                return false;
+            }
+            self.wake();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    pub fn stop(&mut self) {
+        {
+            let (lock, condvar) = &*self.signal;
+            lock.lock().expect("dispatch lock").stopping = true;
+            condvar.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Worker {
+    context: Arc<DispatchContext>,
+    dispatched: Arc<AtomicU64>,
+    signal: Arc<(Mutex<Signal>, Condvar)>,
+    idle: Arc<AtomicBool>,
+    listener: Arc<Mutex<Option<DispatchListener>>>,
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl Worker {
+    fn run(self) {
+        loop {
+            let from = self.dispatched.load(Ordering::Relaxed);
+            let target = self.context.commit_log.write_position();
+            if from < target {
+                self.round(from, target.min(from + ROUND_BYTES_MAX));
+                continue;
+            }
+            if !self.sleep() {
+                return;
+            }
+        }
+    }
+
+    fn round(&self, from: u64, to: u64) {
+        match self.context.dispatch_range(from, to) {
+            Ok((end, grown)) => {
+                self.dispatched.store(end, Ordering::Release);
+                if grown.is_empty() {
+                    return;
+                }
+                let listener = self.listener.lock().expect("listener lock").clone();
+                if let Some(listener) = listener {
+                    listener(grown);
+                }
+            }
+            Err(error) => {
+                // Keep the error visible and retry later rather than spin on it.
+                *self.last_error.lock().expect("error lock") = Some(error.to_string());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Park until woken by an append (or a short timeout); false when stopping.
+    fn sleep(&self) -> bool {
+        let (lock, condvar) = &*self.signal;
+        let mut signal = lock.lock().expect("dispatch lock");
+        self.idle.store(true, Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        // Re-check after announcing idleness: an append may have published in between.
+        if self.context.commit_log.write_position() > self.dispatched.load(Ordering::Relaxed) {
+            self.idle.store(false, Ordering::Release);
+            return !signal.stopping;
+        }
+        while !signal.pending && !signal.stopping {
+            let (guard, timeout) = condvar.wait_timeout(signal, Duration::from_millis(50)).expect("dispatch lock");
+            signal = guard;
+            if timeout.timed_out() {
+                break;
+            }
+        }
+        signal.pending = false;
+        self.idle.store(false, Ordering::Release);
+        !signal.stopping
+    }
+}

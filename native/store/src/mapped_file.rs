@@ -1,0 +1,237 @@
+//! One CommitLog segment: a preallocated file of `mappedFileSizeCommitLog` bytes, mapped
+//! shared and read/write for its whole life.
+//!
+//! Why the file is preallocated (fallocate) and created under a temporary name: a mapped
+//! write to a hole can fail with SIGBUS when the disk is full, and a half-created file must
+//! never look like a segment. The file is renamed into place only once it has its full size.
+//!
+//! Lifetime: segments are shared as `Arc<Segment>`. Retention removes a segment from the
+//! CommitLog's list and unlinks its file, but the mapping lives until the last holder (a reader,
+//! a sendfile in flight, a JS Buffer's finalizer) drops its `Arc`. Files are never truncated
+//! while mapped, so no access can SIGBUS.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::error::{IoContext, Result};
+
+pub const PAGE_SIZE: u64 = 4096;
+
+pub struct Segment {
+    file_from_offset: u64,
+    size: u64,
+    path: PathBuf,
+    file: File,
+    map: MmapRaw,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment").field("path", &self.path).field("size", &self.size).finish()
+    }
+}
+
+/// Segment files are named by their first physical offset, zero-padded to 20 digits.
+pub fn segment_file_name(file_from_offset: u64) -> String {
+    format!("{file_from_offset:020}")
+}
+
+impl Segment {
+    /// Create, preallocate and map a new segment file.
+    pub fn create(dir: &Path, file_from_offset: u64, size: u64, warm: bool) -> Result<Segment> {
+        let path = dir.join(segment_file_name(file_from_offset));
+        let temp = dir.join(format!("{}.tmp", segment_file_name(file_from_offset)));
+        if path.exists() {
+            // Replacing a segment that may be mapped would silently drop its writes.
+            return Err(crate::error::StoreError::InvalidArgument(format!(
+                "segment {} already exists",
+                path.display()
+            )));
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .context(|| format!("creating segment {}", temp.display()))?;
+        preallocate(&file, size).context(|| format!("preallocating {size} bytes for {}", temp.display()))?;
+        file.sync_all().context(|| format!("syncing new segment {}", temp.display()))?;
+        std::fs::rename(&temp, &path).context(|| format!("renaming {} into place", temp.display()))?;
+        sync_dir(dir)?;
+        let segment = Self::map(path, file, file_from_offset, size)?;
+        if warm {
+            segment.warm();
+        }
+        Ok(segment)
+    }
+
+    /// Map an existing segment file; a file of the wrong size is extended (never shrunk).
+    pub fn open(path: PathBuf, file_from_offset: u64, size: u64) -> Result<Segment> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .context(|| format!("opening segment {}", path.display()))?;
+        let actual = file.metadata().context(|| format!("stat of {}", path.display()))?.len();
+        if actual < size {
+            preallocate(&file, size).context(|| format!("extending segment {}", path.display()))?;
+        }
+        Self::map(path, file, file_from_offset, size)
+    }
+
+    fn map(path: PathBuf, file: File, file_from_offset: u64, size: u64) -> Result<Segment> {
+        let len = usize::try_from(size).map_err(|_| {
+            crate::error::StoreError::InvalidArgument(format!("segment size {size} does not fit in memory"))
+        })?;
+        let map = MmapOptions::new()
+            .len(len)
+            .map_raw(&file)
+            .context(|| format!("mapping segment {}", path.display()))?;
+        Ok(Segment { file_from_offset, size, path, file, map })
+    }
+
+    pub fn file_from_offset(&self) -> u64 {
+        self.file_from_offset
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Bytes `[pos, pos + len)` of the segment, for reading.
+    ///
+    /// The caller guarantees the range lies below the CommitLog's published write position (so
+    /// the single writer never touches it again) or that it holds the writer lock.
+    pub fn slice(&self, pos: usize, len: usize) -> &[u8] {
+        assert!(pos.checked_add(len).is_some_and(|end| end as u64 <= self.size), "read past segment end");
+        // SAFETY: the mapping is `size` bytes long and lives as long as `self`; the range was
+        // bounds-checked above. Published bytes are immutable (the writer only writes past the
+        // published position), so no `&mut` alias to this range exists.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) }
+    }
+
+    /// Writable bytes `[pos, pos + len)`.
+    ///
+    /// # Safety
+    /// The caller must be the CommitLog's single writer (holding its write lock) and the range
+    /// must lie at or above the published write position, so no reader can observe it.
+    pub(crate) unsafe fn slice_mut(&self, pos: usize, len: usize) -> &mut [u8] {
+        assert!(pos.checked_add(len).is_some_and(|end| end as u64 <= self.size), "write past segment end");
+        // SAFETY: bounds checked above; exclusivity is the caller's contract (see # Safety).
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len) }
+    }
+
+    /// Make `[from, to)` durable: msync of the page-aligned range (a ranged fdatasync).
+    pub fn flush(&self, from: usize, to: usize) -> Result<()> {
+        if to <= from {
+            return Ok(());
+        }
+        let start = (from as u64 / PAGE_SIZE * PAGE_SIZE) as usize;
+        let end = to.min(self.size as usize);
+        self.map.flush_range(start, end - start).context(|| format!("msync of {}", self.path.display()))
+    }
+
+    /// Touch every page so the first appends do not pay page faults.
+    fn warm(&self) {
+        let _ = self.map.advise(memmap2::Advice::WillNeed);
+        let len = self.size as usize;
+        let mut pos = 0;
+        while pos < len {
+            // SAFETY: the segment was just created, nobody else holds it, and pos < len.
+            unsafe { std::ptr::write_volatile(self.map.as_mut_ptr().add(pos), 0) };
+            pos += PAGE_SIZE as usize;
+        }
+    }
+
+    /// The write head is accessed sequentially: let the kernel read ahead and drop behind.
+    pub fn advise_sequential(&self) {
+        let _ = self.map.advise(memmap2::Advice::Sequential);
+    }
+
+    /// A reader catching up will touch `[pos, pos + len)` soon: start reading it in.
+    pub fn advise_will_need(&self, pos: usize, len: usize) {
+        if let Some((start, aligned_len)) = self.aligned(pos, len) {
+            let _ = self.map.advise_range(memmap2::Advice::WillNeed, start, aligned_len);
+        }
+    }
+
+    /// A cold segment: release its page-cache pages (they are clean once flushed).
+    pub fn advise_dont_need(&self) {
+        // SAFETY: DONTNEED on a shared file mapping only drops clean pages from this mapping;
+        // later accesses re-read the file, so no content is lost for any holder.
+        let _ = unsafe { self.map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+    }
+
+    fn aligned(&self, pos: usize, len: usize) -> Option<(usize, usize)> {
+        let start = pos / PAGE_SIZE as usize * PAGE_SIZE as usize;
+        let end = pos.checked_add(len)?.min(self.size as usize);
+        (end > start).then_some((start, end - start))
+    }
+
+    /// Start of the mapping, for exporting it as one external JS Buffer.
+    pub fn base_ptr(&self) -> *mut u8 {
+        self.map.as_mut_ptr()
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.file.as_raw_fd()
+    }
+}
+
+fn preallocate(file: &File, size: u64) -> std::io::Result<()> {
+    let len = libc::off_t::try_from(size).map_err(|_| std::io::Error::other("segment size too large"))?;
+    // SAFETY: plain syscall on a valid open file descriptor.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        // Filesystems without fallocate: write the zeros so the blocks really exist.
+        Some(libc::EOPNOTSUPP) => write_zeros(file, size),
+        _ => Err(error),
+    }
+}
+
+fn write_zeros(file: &File, size: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let chunk = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    while pos < size {
+        let len = (size - pos).min(chunk.len() as u64) as usize;
+        file.write_all_at(&chunk[..len], pos)?;
+        pos += len as u64;
+    }
+    Ok(())
+}
+
+/// fsync a directory so a create, rename or unlink inside it survives a power loss.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .context(|| format!("syncing directory {}", dir.display()))
+}
+
+/// Write `contents` to `path` atomically: temp file, fsync, rename, fsync of the directory.
+pub fn write_file_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let temp = path.with_extension("tmp");
+    let mut file = File::create(&temp).context(|| format!("creating {}", temp.display()))?;
+    file.write_all(contents).context(|| format!("writing {}", temp.display()))?;
+    file.sync_all().context(|| format!("syncing {}", temp.display()))?;
+    std::fs::rename(&temp, path).context(|| format!("renaming {} into place", temp.display()))?;
+    sync_dir(dir)
+}

@@ -1,0 +1,418 @@
+//! `MessageStore`: the engine's facade. It owns the CommitLog, the ConsumeQueues, the index
+//! and the background services, and runs recovery at open.
+//!
+//! Recovery story:
+//! - clean shutdown (no `abort` file): the checkpoint's `safe_offset` is the exact end of the
+//!   log, everything below it is flushed and dispatched; start-up reads it and does not scan,
+//!   so it costs the same for a 1 MiB and a 1 TiB store.
+//! - after a crash: records from `safe_offset` on are verified (magic, size, body CRC) and
+//!   re-dispatched (idempotent); the first bad record ends the log: its bytes and everything
+//!   after it in the segment are zeroed, later segments deleted, ConsumeQueue entries pointing
+//!   past the end dropped. Work is proportional to the unchecked tail only.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::checkpoint::{Checkpoint, CheckpointWriter, ControlFiles};
+use crate::clean::{CleanService, DiskUsageProbe, StatvfsProbe};
+use crate::commit_log::{AppendResult, CommitLog};
+use crate::config::StoreConfig;
+use crate::consume_queue::{ConsumeQueueConfig, ConsumeQueueStore};
+use crate::dispatch::{DispatchContext, DispatchListener, Dispatcher};
+use crate::error::{Result, StoreError};
+use crate::flush::{FlushListener, FlushService};
+use crate::index_file::{IndexConfig, IndexService};
+use crate::record::MessageInput;
+use crate::stats::{StatsSnapshot, StoreStats};
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What recovery found; exposed for tests and start-up logs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecoveryReport {
+    pub was_aborted: bool,
+    pub checkpoint_offset: u64,
+    pub end_offset: u64,
+    /// Bytes after the checkpoint that were verified.
+    pub verified_bytes: u64,
+    /// Whether the walk stopped at bad bytes (a torn or corrupt tail) that were removed.
+    pub truncated_corrupt_tail: bool,
+}
+
+pub struct MessageStore {
+    pub(crate) config: StoreConfig,
+    control: ControlFiles,
+    pub(crate) commit_log: Arc<CommitLog>,
+    pub(crate) consume_queues: Arc<ConsumeQueueStore>,
+    pub(crate) index: Option<Arc<IndexService>>,
+    flush: FlushService,
+    dispatcher: Dispatcher,
+    checkpointer: Option<Checkpointer>,
+    pub(crate) clean: CleanService,
+    pub(crate) stats: Arc<StoreStats>,
+    recovery: RecoveryReport,
+    closed: AtomicBool,
+}
+
+impl MessageStore {
+    pub fn open(config: StoreConfig) -> Result<MessageStore> {
+        Self::open_with_probe(config, Arc::new(StatvfsProbe))
+    }
+
+    /// Open with an injected disk-usage probe (tests simulate a full disk with it).
+    pub fn open_with_probe(config: StoreConfig, probe: Arc<dyn DiskUsageProbe>) -> Result<MessageStore> {
+        config.validate()?;
+        let control = ControlFiles::acquire(&config.store_path_root_dir)?;
+        let was_aborted = control.was_aborted();
+        let checkpoint = control.read_checkpoint();
+        control.mark_running()?;
+        let stats = Arc::new(StoreStats::default());
+        let commit_log = Arc::new(CommitLog::open(
+            &config.commit_log_dir(),
+            config.mapped_file_size_commit_log,
+            config.max_message_size,
+            config.warm_mapped_file,
+            stats.clone(),
+        )?);
+        let consume_queues = Arc::new(ConsumeQueueStore::open(
+            &config.consume_queue_dir(),
+            ConsumeQueueConfig {
+                entries_per_file: config.consume_queue_entries_per_file,
+                open_files_max: config.consume_queue_open_files_max,
+            },
+        )?);
+        let index = if config.message_index_enable {
+            Some(Arc::new(IndexService::open(
+                &config.index_dir(),
+                IndexConfig { max_hash_slots: config.max_hash_slot_num, max_index_entries: config.max_index_num },
+            )?))
+        } else {
+            None
+        };
+        let context = Arc::new(DispatchContext {
+            commit_log: commit_log.clone(),
+            consume_queues: consume_queues.clone(),
+            index: index.clone(),
+            stats: stats.clone(),
+            dispatched_offset: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        });
+        let recovery = recover(&context, checkpoint, was_aborted)?;
+        commit_log.set_queue_offsets(queue_offset_table(&consume_queues));
+        let clean = CleanService::start(config.clone(), context.clone(), probe);
+        let flush = FlushService::start(commit_log.clone(), &config);
+        let dispatcher = Dispatcher::start(context, recovery.end_offset);
+        let mut store = MessageStore {
+            config,
+            control,
+            commit_log,
+            consume_queues,
+            index,
+            flush,
+            dispatcher,
+            checkpointer: None,
+            clean,
+            stats,
+            recovery,
+            closed: AtomicBool::new(false),
+        };
+        store.checkpointer = Some(Checkpointer::start(&store));
+        Ok(store)
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn recovery_report(&self) -> RecoveryReport {
+        self.recovery
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    pub fn set_store_host(&self, host: SocketAddr) {
+        self.commit_log.set_store_host(host);
+    }
+
+    pub fn set_flush_listener(&self, listener: Option<FlushListener>) {
+        self.flush.set_listener(listener);
+    }
+
+    pub fn set_dispatch_listener(&self, listener: Option<DispatchListener>) {
+        self.dispatcher.set_listener(listener);
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Closed);
+        }
+        Ok(())
+    }
+
+    /// Append messages (one, or a batch stored as one unit). Returns at once; durability is
+    /// reported through the flush listener (`flushed_offset >= result.end_offset()`).
+    pub fn append(&self, messages: &[MessageInput<'_>]) -> Result<Vec<AppendResult>> {
+        self.check_open()?;
+        self.clean.check_writable()?;
+        let results = self.commit_log.append(messages, now_ms())?;
+        self.flush.request();
+        self.dispatcher.wake();
+        Ok(results)
+    }
+
+    /// Slave side of replication: see `CommitLog::append_raw`.
+    pub fn append_replicated(&self, offset: u64, bytes: &[u8]) -> Result<u64> {
+        self.check_open()?;
+        self.clean.check_writable()?;
+        let end = self.commit_log.append_raw(offset, bytes)?;
+        self.flush.request();
+        self.dispatcher.wake();
+        Ok(end)
+    }
+
+    /// Master side of replication: raw CommitLog bytes from `offset` (one segment at most).
+    pub fn read_replication_range(&self, offset: u64, max_len: usize) -> Result<Vec<u8>> {
+        self.check_open()?;
+        self.commit_log.read_raw(offset, max_len)
+    }
+
+    pub fn commit_log_min_offset(&self) -> u64 {
+        self.commit_log.min_offset()
+    }
+
+    pub fn commit_log_max_offset(&self) -> u64 {
+        self.commit_log.write_position()
+    }
+
+    pub fn flushed_offset(&self) -> u64 {
+        self.commit_log.flushed_position()
+    }
+
+    pub fn dispatched_offset(&self) -> u64 {
+        self.dispatcher.dispatched_offset()
+    }
+
+    pub fn dispatch_error(&self) -> Option<String> {
+        self.dispatcher.last_error()
+    }
+
+    /// Wait until every appended record is in its ConsumeQueue (tests, shutdown).
+    pub fn wait_dispatched(&self, timeout: Duration) -> bool {
+        self.dispatcher.wait_caught_up(timeout)
+    }
+
+    /// Flush everything written so far, synchronously.
+    pub fn flush_all(&self) -> Result<u64> {
+        self.commit_log.flush_to(self.commit_log.write_position())
+    }
+
+    /// Run one retention pass now (also runs on its own timer).
+    pub fn clean_now(&self) -> Result<crate::clean::CleanReport> {
+        self.clean.run_once()
+    }
+
+    /// Stop as if the process had been killed: background threads end, nothing more is
+    /// flushed or checkpointed, the abort marker stays, and the directory lock is released.
+    /// What is in the page cache stays, exactly as after `kill -9`. For crash tests.
+    pub fn abandon(mut self) {
+        self.closed.store(true, Ordering::Release);
+        if let Some(mut checkpointer) = self.checkpointer.take() {
+            checkpointer.stop();
+        }
+        self.clean.stop();
+        self.flush.stop();
+        self.dispatcher.stop();
+    }
+
+    /// Clean shutdown: flush, finish dispatching, write the checkpoint, drop the abort marker.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if let Some(mut checkpointer) = self.checkpointer.take() {
+            checkpointer.stop();
+        }
+        self.clean.stop();
+        self.flush.stop();
+        let end = self.commit_log.write_position();
+        self.commit_log.flush_to(end)?;
+        let caught_up = self.dispatcher.wait_caught_up(Duration::from_secs(30));
+        self.dispatcher.stop();
+        if !caught_up {
+            // The abort marker stays: the next start re-dispatches from the last checkpoint.
+            return Err(StoreError::Corrupt {
+                offset: self.dispatcher.dispatched_offset(),
+                reason: "dispatch did not catch up before shutdown".into(),
+            });
+        }
+        self.consume_queues.flush()?;
+        if let Some(index) = &self.index {
+            index.flush()?;
+        }
+        self.control
+            .checkpoint_writer()
+            .write(&Checkpoint { safe_offset: end, physic_msg_timestamp: 0, written_at_ms: now_ms() })?;
+        self.control.mark_clean_shutdown()
+    }
+
+    /// Write a checkpoint now: flush ConsumeQueues and index, then record the safe offset.
+    pub fn checkpoint_now(&self) -> Result<Checkpoint> {
+        write_checkpoint(
+            &self.control.checkpoint_writer(),
+            &self.commit_log,
+            &self.consume_queues,
+            self.index.as_deref(),
+            self.dispatcher.dispatched_offset(),
+        )
+    }
+}
+
+impl Drop for MessageStore {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+fn write_checkpoint(
+    writer: &CheckpointWriter,
+    commit_log: &CommitLog,
+    consume_queues: &ConsumeQueueStore,
+    index: Option<&IndexService>,
+    dispatched: u64,
+) -> Result<Checkpoint> {
+    // Order matters: flush the derived files first, so the checkpoint never claims an entry
+    // is durable before it is.
+    consume_queues.flush()?;
+    if let Some(index) = index {
+        index.flush()?;
+    }
+    let safe_offset = dispatched.min(commit_log.flushed_position());
+    let checkpoint = Checkpoint { safe_offset, physic_msg_timestamp: 0, written_at_ms: now_ms() };
+    writer.write(&checkpoint)?;
+    Ok(checkpoint)
+}
+
+fn recover(context: &DispatchContext, checkpoint: Option<Checkpoint>, was_aborted: bool) -> Result<RecoveryReport> {
+    let commit_log = &context.commit_log;
+    let min = commit_log.min_offset();
+    let segments = commit_log.segments();
+    let clean_start = !was_aborted && checkpoint.is_some();
+    let start = checkpoint.map_or(min, |c| c.safe_offset).max(min);
+    let mut report = RecoveryReport { was_aborted, checkpoint_offset: start, ..RecoveryReport::default() };
+    if segments.is_empty() {
+        commit_log.set_recovered_end(0);
+        context.consume_queues.truncate_dirty(0)?;
+        return Ok(report);
+    }
+    if clean_start {
+        report.end_offset = start;
+        commit_log.set_recovered_end(start);
+        context.consume_queues.truncate_dirty(start as i64)?;
+        return Ok(report);
+    }
+    let (end, corrupt) = commit_log.scan_valid_end(start, |_| {});
+    commit_log.truncate_after(end, corrupt)?;
+    commit_log.set_recovered_end(end);
+    context.consume_queues.truncate_dirty(end as i64)?;
+    if let Some(index) = &context.index {
+        index.truncate_after(end as i64)?;
+    }
+    // Re-dispatch the verified tail so ConsumeQueues and the index cover it before any
+    // append takes a queue offset.
+    let mut offset = start;
+    while offset < end {
+        let (next, _) = context.dispatch_range(offset, end)?;
+        if next == offset {
+            break;
+        }
+        offset = next;
+    }
+    context.dispatched_offset.store(end, Ordering::Release);
+    report.end_offset = end;
+    report.verified_bytes = end - start;
+    report.truncated_corrupt_tail = corrupt;
+    Ok(report)
+}
+
+fn queue_offset_table(consume_queues: &ConsumeQueueStore) -> HashMap<String, HashMap<i32, i64>> {
+    let mut table: HashMap<String, HashMap<i32, i64>> = HashMap::new();
+    for (topic, queue_id) in consume_queues.queues() {
+        let max = consume_queues.max_offset(&topic, queue_id);
+        table.entry(topic).or_default().insert(queue_id, max);
+    }
+    table
+}
+
+/// Flushes ConsumeQueues and the index and writes the checkpoint every
+/// `flush_interval_consume_queue_ms`, bounding what a crash recovery must verify.
+struct Checkpointer {
+    signal: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(store: &MessageStore) -> Checkpointer {
+        let signal = Arc::new((Mutex::new(false), Condvar::new()));
+        let worker_signal = signal.clone();
+        let interval = Duration::from_millis(store.config.flush_interval_consume_queue_ms.max(10));
+        let writer = store.control.checkpoint_writer();
+        let commit_log = store.commit_log.clone();
+        let consume_queues = store.consume_queues.clone();
+        let index = store.index.clone();
+        let dispatched = store.dispatcher.offset_handle();
+        let thread = std::thread::Builder::new()
+            .name("bolide-checkpoint".into())
+            .spawn(move || {
+                let (lock, condvar) = &*worker_signal;
+                let mut last_safe = u64::MAX;
+                loop {
+                    let stopping = lock.lock().expect("checkpoint lock");
+                    let (stopping, _) = condvar.wait_timeout(stopping, interval).expect("checkpoint lock");
+                    if *stopping {
+                        return;
+                    }
+                    drop(stopping);
+                    let safe = dispatched.load(Ordering::Acquire).min(commit_log.flushed_position());
+                    if safe != last_safe {
+                        let offset = dispatched.load(Ordering::Acquire);
+                        if write_checkpoint(&writer, &commit_log, &consume_queues, index.as_deref(), offset).is_ok() {
+                            last_safe = safe;
+                        }
+                    }
+                }
+            })
+            .ok();
+        Checkpointer { signal, thread }
+    }
+
+    fn stop(&mut self) {
+        *self.signal.0.lock().expect("checkpoint lock") = true;
+        self.signal.1.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl MessageStore {
+    /// The segment whose first physical offset is `start`.
+    pub fn segment_starting_at(&self, start: u64) -> Option<Arc<crate::mapped_file::Segment>> {
+        self.commit_log.segment_for(start).filter(|segment| segment.file_from_offset() == start)
+    }
+
+    /// The live counters, for code that updates them (transfers).
+    pub fn stats_handle(&self) -> &StoreStats {
+        &self.stats
+    }
+}

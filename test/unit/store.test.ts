@@ -1,0 +1,127 @@
+import test from 'ava';
+import { createServer, connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { MessageStore, StoreError, engineVersion } from '../../ts/store/index.js';
+import { tempDir } from '../support/temp.js';
+import { encodeProperties, javaStringHash } from '../support/properties.js';
+
+const SMALL = {
+  mappedFileSizeCommitLog: 256 * 1024,
+  consumeQueueEntriesPerFile: 1000,
+  maxHashSlotNum: 1024,
+  maxIndexNum: 4096,
+  diskMaxUsedSpaceRatio: 99,
+  diskCleanForciblyRatio: 99,
+  diskFullRatio: 100,
+  deleteWhen: [],
+};
+
+function open(dir: string, extra: Partial<Parameters<typeof MessageStore.open>[0]> = {}) {
+  return MessageStore.open({ storePathRootDir: dir, ...SMALL, ...extra });
+}
+
+function append(store: MessageStore, i: number, queueId = 0) {
+  return store.append({
+    topic: 'TopicTest',
+    queueId,
+    body: Buffer.from(`body-${i}`),
+    properties: encodeProperties({ TAGS: i % 2 === 0 ? 'even' : 'odd', KEYS: `key-${i}` }),
+    bornHost: '::ffff:10.0.0.8',
+    bornPort: 5555,
+  });
+}
+
+test('the engine reports its on-disk format version', (t) => {
+  t.is(engineVersion(), 1);
+});
+
+test('appends get consecutive queue offsets and read back zero-copy through getMessages', (t) => {
+  const store = open(tempDir(t));
+  t.teardown(() => store.close());
+  store.setStoreHost('127.0.0.1', 10911);
+  const results = Array.from({ length: 10 }, (_, i) => append(store, i));
+  t.deepEqual(results.map((r) => r.queueOffset), [...Array(10).keys()]);
+  t.regex(results[0]!.msgId, /^7F00000100002A9F[0-9A-F]{16}$/);
+  t.true(store.waitDispatched(5000));
+  const pull = store.getMessages('TopicTest', 0, 0, 32, 1 << 20);
+  t.is(pull.status, 'FOUND');
+  t.is(pull.messageCount, 10);
+  t.is(pull.nextBeginOffset, 10);
+  const buffers = store.messageBuffers(pull);
+  t.true(buffers[3]!.includes(Buffer.from('body-3')));
+  // The record's born host is stored as IPv4 (bytes 48..52).
+  t.deepEqual([...buffers[0]!.subarray(48, 52)], [10, 0, 0, 8]);
+});
+
+test('tag codes filter at the ConsumeQueue and the index finds keys', (t) => {
+  const store = open(tempDir(t));
+  t.teardown(() => store.close());
+  const offsets = Array.from({ length: 20 }, (_, i) => append(store, i).physicalOffset);
+  t.true(store.waitDispatched(5000));
+  const odd = store.getMessages('TopicTest', 0, 0, 32, 1 << 20, [javaStringHash('odd')]);
+  t.is(odd.messageCount, 10);
+  t.deepEqual(store.queryByKey('TopicTest', 'key-7', 10, 0, Date.now() + 1000), [offsets[7]]);
+});
+
+test('a batch is stored as one unit and too-large messages are refused with a typed error', (t) => {
+  const store = open(tempDir(t), { maxMessageSize: 1024 });
+  t.teardown(() => store.close());
+  const batch = store.appendBatch(
+    [1, 2, 3].map((i) => ({ topic: 'Batch', queueId: 1, body: Buffer.from(`b${i}`), properties: Buffer.alloc(0) })),
+  );
+  t.deepEqual(batch.map((r) => r.queueOffset), [0, 1, 2]);
+  const error = t.throws(() => store.append({ topic: 'Batch', queueId: 1, body: Buffer.alloc(2048), properties: Buffer.alloc(0) }), {
+    instanceOf: StoreError,
+  });
+  t.is(error?.code, 'MESSAGE_TOO_LARGE');
+  t.is(store.maxOffset('Batch', 1), 3);
+});
+
+test('a second process-level open of the same store is refused with STORE_LOCKED', (t) => {
+  const dir = tempDir(t);
+  const store = open(dir);
+  t.teardown(() => store.close());
+  const error = t.throws(() => open(dir), { instanceOf: StoreError });
+  t.is(error?.code, 'STORE_LOCKED');
+});
+
+test('256 concurrent SYNC_FLUSH waiters are covered by far fewer fsyncs (group commit)', async (t) => {
+  const store = open(tempDir(t), { flushDiskType: 'SYNC_FLUSH' });
+  t.teardown(() => store.close());
+  const before = store.stats().fsyncs;
+  const waits = Array.from({ length: 256 }, (_, i) => store.waitFlushed(append(store, i).endOffset));
+  await Promise.all(waits);
+  const fsyncs = store.stats().fsyncs - before;
+  t.log(`256 waiters, ${fsyncs} fsyncs`);
+  t.true(fsyncs >= 1);
+  t.true(fsyncs <= 32, `expected group commit, got ${fsyncs} fsyncs for 256 waiters`);
+  t.true(store.flushedOffset >= store.commitLogMaxOffset);
+});
+
+test('sendfile transfers records to a socket and counts the bytes', async (t) => {
+  const store = open(tempDir(t));
+  t.teardown(() => store.close());
+  for (let i = 0; i < 50; i++) append(store, i);
+  t.true(store.waitDispatched(5000));
+  const pull = store.getMessages('TopicTest', 0, 0, 64, 1 << 20);
+  const expected = Buffer.concat(store.messageBuffers(pull));
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect(port, '127.0.0.1');
+  const [serverSide] = await accepted;
+  const received: Buffer[] = [];
+  client.on('data', (chunk: Buffer) => received.push(chunk));
+  const fd = (serverSide as unknown as { _handle: { fd: number } })._handle.fd;
+  const before = store.stats().transferredBytes;
+  const sent = await store.transfer(fd, pull, 5000);
+  t.is(sent, expected.length);
+  t.is(store.stats().transferredBytes - before, expected.length);
+  while (Buffer.concat(received).length < expected.length) await once(client, 'data');
+  t.true(Buffer.concat(received).equals(expected));
+  client.destroy();
+  serverSide.destroy();
+});
