@@ -8,6 +8,7 @@ pub mod allocator;
 pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
+pub mod consume_queue;
 pub mod error;
 pub mod flush;
 pub mod java_hash;
