@@ -403,6 +403,13 @@ impl ConsumeQueueStore {
         Ok(existed || removed.is_some())
     }
 
+    /// Whether a ConsumeQueue exists for this topic and queue (RocketMQ distinguishes a missing
+    /// queue, NO_MATCHED_LOGIC_QUEUE, from an empty one).
+    #[must_use]
+    pub fn contains_queue(&self, topic: &str, queue_id: i32) -> bool {
+        self.queue(topic, queue_id).is_some()
+    }
+
     /// Number of file handles currently cached (bounded by `open_files_max`).
     #[must_use]
     pub fn open_file_count(&self) -> usize {

@@ -18,13 +18,7 @@ use crate::index_file::IndexService;
 use crate::record::{decode_record, Decoded, RecordView};
 use crate::stats::StoreStats;
 
-/// A queue that received entries in the last dispatch round.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueGrowth {
-    pub topic: String,
-    pub queue_id: i32,
-    pub max_offset: i64,
-}
+pub use crate::consume_queue::QueueGrowth;
 
 pub type DispatchListener = Arc<dyn Fn(Vec<QueueGrowth>) + Send + Sync>;
 

@@ -35,6 +35,10 @@ pub enum StoreError {
     ReplicaOffsetMismatch { offered: u64, expected: u64 },
     #[error("the store is closed")]
     Closed,
+    #[error(transparent)]
+    ConsumeQueue(#[from] crate::consume_queue::ConsumeQueueError),
+    #[error(transparent)]
+    Index(#[from] crate::index_file::IndexError),
 }
 
 impl StoreError {
@@ -53,6 +57,8 @@ impl StoreError {
             StoreError::OffsetOutOfRange { .. } => "OFFSET_OUT_OF_RANGE",
             StoreError::ReplicaOffsetMismatch { .. } => "REPLICA_OFFSET_MISMATCH",
             StoreError::Closed => "CLOSED",
+            StoreError::ConsumeQueue(error) => error.code(),
+            StoreError::Index(error) => error.code(),
         }
     }
 

@@ -10,11 +10,17 @@ pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
 pub mod error;
+pub mod clean;
+pub mod dispatch;
 pub mod flush;
+pub mod index_file;
 pub mod java_hash;
 pub mod mapped_file;
+pub mod read;
 pub mod record;
 pub mod stats;
+pub mod store;
+pub mod transfer;
 
 pub use config::{FlushDiskType, StoreConfig};
 pub use error::{Result, StoreError};

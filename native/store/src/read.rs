@@ -99,7 +99,7 @@ impl MessageStore {
 
     pub fn get_messages(&self, request: &GetMessageRequest<'_>) -> Result<GetMessageResult> {
         let (topic, queue_id, offset) = (request.topic, request.queue_id, request.offset);
-        let exists = self.consume_queues.queue_exists(topic, queue_id);
+        let exists = self.consume_queues.contains_queue(topic, queue_id);
         let min_offset = self.consume_queues.min_offset(topic, queue_id);
         let max_offset = self.consume_queues.max_offset(topic, queue_id);
         let empty = |status, next_begin_offset| GetMessageResult {
@@ -196,9 +196,8 @@ impl MessageStore {
     pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp: i64, upper: bool) -> Result<i64> {
         let commit_log = &self.commit_log;
         let boundary = if upper { BoundaryType::Upper } else { BoundaryType::Lower };
-        self.consume_queues.search_offset_by_time(topic, queue_id, timestamp, boundary, |phys, _size| {
-            commit_log.with_record(phys as u64, |view| view.store_timestamp).ok()
-        })
+        let lookup = |phys: i64, _size: i32| commit_log.with_record(phys as u64, |view| view.store_timestamp).ok();
+        Ok(self.consume_queues.search_offset_by_time(topic, queue_id, timestamp, lookup, boundary)?)
     }
 
     /// Store timestamp of the record at a queue offset (GET_EARLIEST_MSG_STORETIME and friends).

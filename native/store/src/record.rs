@@ -178,9 +178,9 @@ pub fn encode_record(buf: &mut [u8], message: &MessageInput<'_>, placement: Plac
     let topic = message.topic.as_bytes();
     let long_topic = topic.len() > TOPIC_SIZE_MAX_V1;
     let total = buf.len();
-    let mut w = Writer { buf, pos: 0 };
-    w.i32(total as i32);
-    w.i32(if long_topic { MAGIC_V2 } else { MAGIC_V1 });
+    // Everything after TOTALSIZE and MAGICCODE is written first and those 8 bytes last: a
+    // process killed mid-copy leaves no valid magic in front of a partial record.
+    let mut w = Writer { buf, pos: 8 };
     w.i32(body_crc(message.body));
     w.i32(message.queue_id);
     w.i32(message.flag);
@@ -204,6 +204,10 @@ pub fn encode_record(buf: &mut [u8], message: &MessageInput<'_>, placement: Plac
     w.put(&(message.properties.len() as i16).to_be_bytes());
     w.put(message.properties);
     debug_assert_eq!(w.pos, total);
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    w.pos = 0;
+    w.i32(total as i32);
+    w.i32(if long_topic { MAGIC_V2 } else { MAGIC_V1 });
 }
 
 /// The argument checks an append performs before touching the CommitLog.
@@ -380,13 +384,27 @@ pub fn decode_record(buf: &[u8], verify_crc: bool) -> Result<Decoded<'_>, Record
     }
     let view = parse_fields(&buf[..total], magic == MAGIC_V2)?;
     if verify_crc {
-        let computed = body_crc(view.body);
-        let stored = read_i32(buf, 8);
-        if computed != stored {
-            return Err(RecordError::BodyCrcMismatch { stored, computed });
-        }
+        verify(&view, read_i32(buf, 8))?;
     }
     Ok(Decoded::Record(view))
+}
+
+/// Recovery checks. Only BODY is covered by a CRC in RocketMQ's layout, so the other
+/// variable fields are checked for the one way a torn write shows on disk: bytes that were
+/// never written read as zeros (segments are preallocated and zero-filled). A topic never
+/// contains NUL, and a non-empty properties string has no NUL and ends with 0x02.
+fn verify(view: &RecordView<'_>, stored_crc: i32) -> Result<(), RecordError> {
+    let computed = body_crc(view.body);
+    if computed != stored_crc {
+        return Err(RecordError::BodyCrcMismatch { stored: stored_crc, computed });
+    }
+    if view.topic.is_empty() || view.topic.as_bytes().contains(&0) {
+        return Err(RecordError::Malformed("topic is empty or contains NUL (torn write)"));
+    }
+    if view.properties.contains(&0) || view.properties.last().is_some_and(|&b| b != PROPERTY_SEPARATOR) {
+        return Err(RecordError::Malformed("properties contain NUL or are unterminated (torn write)"));
+    }
+    Ok(())
 }
 
 fn parse_fields(record: &[u8], long_topic: bool) -> Result<RecordView<'_>, RecordError> {

@@ -83,8 +83,11 @@ impl MessageStore {
         let consume_queues = Arc::new(ConsumeQueueStore::open(
             &config.consume_queue_dir(),
             ConsumeQueueConfig {
-                entries_per_file: config.consume_queue_entries_per_file,
+                entries_per_file: u32::try_from(config.consume_queue_entries_per_file).map_err(|_| {
+                    StoreError::InvalidArgument("consume queue entries per file must fit in 32 bits".into())
+                })?,
                 open_files_max: config.consume_queue_open_files_max,
+                ..ConsumeQueueConfig::default()
             },
         )?);
         let index = if config.message_index_enable {

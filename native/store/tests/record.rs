@@ -33,13 +33,14 @@ proptest! {
         reconsume_times in 0i32..100,
         prepared in any::<i64>(),
         body in prop::collection::vec(any::<u8>(), 0..2048),
-        properties in "[a-zA-Z0-9\\x01\\x02 ]{0,300}",
+        pairs in prop::collection::vec(("[a-zA-Z_]{1,12}", "[a-zA-Z0-9 #.-]{0,24}"), 0..12),
         born_v6 in any::<bool>(),
         store_v6 in any::<bool>(),
         queue_offset in 0i64..i64::MAX,
         physical_offset in 0i64..i64::MAX,
         store_timestamp in any::<i64>(),
     ) {
+        let properties: String = pairs.iter().map(|(k, v)| format!("{k}\u{1}{v}\u{2}")).collect();
         let born_host = host(born_v6, 40000);
         let store_host = host(store_v6, 10911);
         let message = MessageInput {
@@ -127,6 +128,17 @@ fn a_flipped_body_byte_fails_the_crc_check() {
     bytes[body_start + 2] ^= 0x40;
     assert!(matches!(decode_record(&bytes, true), Err(RecordError::BodyCrcMismatch { .. })));
     assert!(matches!(decode_record(&bytes, false), Ok(Decoded::Record(_))), "unchecked reads trust the bytes");
+}
+
+#[test]
+fn zeroed_properties_or_topic_bytes_are_a_torn_record() {
+    let message = sample(b"body");
+    let clean = encode(&message, Placement { queue_offset: 0, physical_offset: 0, store_timestamp: 0 }, &host(false, 1));
+    for cut in (clean.len() - message.properties.len() - 10)..clean.len() {
+        let mut torn = clean.clone();
+        torn[cut..].fill(0);
+        assert!(decode_record(&torn, true).is_err(), "zeros from byte {cut} must be detected");
+    }
 }
 
 #[test]

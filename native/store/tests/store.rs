@@ -18,7 +18,7 @@ const SEGMENT: u64 = 64 * 1024;
 fn config(dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::new(dir);
     config.mapped_file_size_commit_log = SEGMENT;
-    config.max_message_size = 32 * 1024;
+    config.max_message_size = 16 * 1024;
     config.consume_queue_entries_per_file = 64;
     config.max_hash_slot_num = 128;
     config.max_index_num = 512;
