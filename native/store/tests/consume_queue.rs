@@ -403,3 +403,9 @@ fn absent_entry_below_max_is_reported_as_corruption() {
         (0..4).map(entry).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn store_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<ConsumeQueueStore>();
+}
