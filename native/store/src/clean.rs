@@ -94,7 +94,9 @@ impl CleanService {
                 let (lock, condvar) = &*worker_signal;
                 loop {
                     let stopping = lock.lock().expect("clean lock");
-                    let (stopping, _) = condvar.wait_timeout(stopping, interval).expect("clean lock");
+                    let (stopping, _) = condvar
+                        .wait_timeout_while(stopping, interval, |stopping| !*stopping)
+                        .expect("clean lock");
                     if *stopping {
                         return;
                     }

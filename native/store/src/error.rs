@@ -38,7 +38,7 @@ pub enum StoreError {
     #[error(transparent)]
     ConsumeQueue(#[from] crate::consume_queue::ConsumeQueueError),
     #[error(transparent)]
-    Index(#[from] crate::index_file::IndexError),
+    Index(#[from] crate::index_file::IndexFileError),
 }
 
 impl StoreError {

@@ -158,7 +158,10 @@ fn run_periodic(shared: &FlushShared, commit_log: &CommitLog, settings: &Setting
     loop {
         {
             let state = shared.state.lock().expect("flush lock");
-            let (state, _) = shared.wake.wait_timeout(state, settings.interval).expect("flush lock");
+            let (state, _) = shared
+                .wake
+                .wait_timeout_while(state, settings.interval, |state| !state.stopping)
+                .expect("flush lock");
             if state.stopping {
                 return;
             }

@@ -183,7 +183,7 @@ impl MessageStore {
         let Some(index) = &self.index else {
             return Err(StoreError::InvalidArgument("messageIndexEnable is false".into()));
         };
-        let mut offsets = index.query(&format!("{topic}#{key}"), max_num.saturating_mul(2), begin_ms, end_ms)?;
+        let mut offsets = index.query(&format!("{topic}#{key}"), max_num.saturating_mul(2), begin_ms, end_ms);
         let min = self.commit_log.min_offset() as i64;
         let mut seen = std::collections::HashSet::new();
         offsets.retain(|offset| *offset >= min && seen.insert(*offset));

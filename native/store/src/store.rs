@@ -322,18 +322,26 @@ fn recover(context: &DispatchContext, checkpoint: Option<Checkpoint>, was_aborte
         report.end_offset = start;
         commit_log.set_recovered_end(start);
         context.consume_queues.truncate_dirty(start as i64)?;
+        context.consume_queues.delete_expired(min as i64)?;
+        context.dispatched_offset.store(start, Ordering::Release);
         return Ok(report);
     }
     let (end, corrupt) = commit_log.scan_valid_end(start, |_| {});
     commit_log.truncate_after(end, corrupt)?;
     commit_log.set_recovered_end(end);
     context.consume_queues.truncate_dirty(end as i64)?;
+    context.consume_queues.delete_expired(min as i64)?;
+    let mut redispatch_from = start;
     if let Some(index) = &context.index {
-        index.truncate_after(end as i64)?;
+        // Index files are rebuilt from where their last complete file ends; ConsumeQueue
+        // writes are idempotent, so re-dispatching from the earlier of the two is safe.
+        if let Some(reindex_from) = index.truncate_after(end as i64)? {
+            redispatch_from = redispatch_from.min((reindex_from.max(0) as u64).max(min));
+        }
     }
     // Re-dispatch the verified tail so ConsumeQueues and the index cover it before any
     // append takes a queue offset.
-    let mut offset = start;
+    let mut offset = redispatch_from;
     while offset < end {
         let (next, _) = context.dispatch_range(offset, end)?;
         if next == offset {
@@ -381,7 +389,11 @@ impl Checkpointer {
                 let mut last_safe = u64::MAX;
                 loop {
                     let stopping = lock.lock().expect("checkpoint lock");
-                    let (stopping, _) = condvar.wait_timeout(stopping, interval).expect("checkpoint lock");
+                    // Check before waiting too: a stop signalled while we were working must
+                    // not be lost.
+                    let (stopping, _) = condvar
+                        .wait_timeout_while(stopping, interval, |stopping| !*stopping)
+                        .expect("checkpoint lock");
                     if *stopping {
                         return;
                     }

@@ -307,3 +307,4 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
