@@ -52,7 +52,8 @@ export class KvConfigStore {
         this.#table.set(namespace, map);
       }
     } catch (error) {
-      throw new KvConfigFileError(`${this.#path} is not a KV config file: ${(error as Error).message}`, { cause: error });
+      const why = (error as Error).message;
+      throw new KvConfigFileError(`${this.#path} is not a KV config file: ${why}`, { cause: error });
     }
   }
 

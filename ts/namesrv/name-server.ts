@@ -37,7 +37,8 @@ export class NameServer {
     // A broker's registration dies with the connection it came on (Java: channel destroyed).
     this.#server.onClose((connection, info) => {
       const removed = this.#routes.removeBrokersOfConnection(connection.id);
-      if (removed.length > 0) this.#logger.info('brokers removed: connection closed', { brokers: removed, reason: info.reason });
+      if (removed.length === 0) return;
+      this.#logger.info('brokers removed: connection closed', { brokers: removed, reason: info.reason });
     });
   }
 

@@ -24,6 +24,12 @@ import type { RouteInfoManager } from './route-info-manager.js';
 /** KV namespace holding per-topic order configuration ("brokerA:4;brokerB:4"). */
 export const ORDER_TOPIC_CONFIG_NAMESPACE = 'ORDER_TOPIC_CONFIG';
 
+/** Body assumed when a broker registers without one: no topics, version zero. */
+const EMPTY_REGISTER_BODY: RegisterBrokerBody = {
+  topicConfigSerializeWrapper: { topicConfigTable: {}, dataVersion: { counter: 0, stateVersion: 0, timestamp: 0 } },
+  filterServerList: [],
+};
+
 /** What the handlers work on. */
 export interface NamesrvState {
   routes: RouteInfoManager;
@@ -41,23 +47,24 @@ function registerBroker(state: NamesrvState): RequestHandler {
   return (request, context) => {
     const header = decodeHeader(RegisterBrokerRequestHeader, request.extFields);
     const body = request.body;
-    if (body !== undefined && header.bodyCrc32 !== undefined && header.bodyCrc32 !== 0 && crc32Masked(body) !== header.bodyCrc32) {
+    const expectedCrc = header.bodyCrc32 ?? 0;
+    if (body !== undefined && expectedCrc !== 0 && crc32Masked(body) !== expectedCrc) {
       return makeResponse(request, ResponseCode.SYSTEM_ERROR, {
         remark: `register body CRC32 mismatch: header ${header.bodyCrc32}, body ${crc32Masked(body)}`,
       });
     }
     if (header.compressed === true) {
       return makeResponse(request, ResponseCode.SYSTEM_ERROR, {
-        remark: 'compressed RegisterBrokerBody is not supported by this name server; set compressedRegister=false on the broker',
+        remark: 'compressed RegisterBrokerBody is not supported by this name server; '
+          + 'set compressedRegister=false on the broker',
       });
     }
     let decoded: RegisterBrokerBody;
     try {
-      decoded = body === undefined || body.length === 0
-        ? { topicConfigSerializeWrapper: { topicConfigTable: {}, dataVersion: { counter: 0, stateVersion: 0, timestamp: 0 } }, filterServerList: [] }
-        : decodeRegisterBrokerBody(body);
+      decoded = body === undefined || body.length === 0 ? EMPTY_REGISTER_BODY : decodeRegisterBrokerBody(body);
     } catch (error) {
-      return makeResponse(request, ResponseCode.SYSTEM_ERROR, { remark: `bad RegisterBrokerBody: ${errorMessage(error)}` });
+      const remark = `bad RegisterBrokerBody: ${errorMessage(error)}`;
+      return makeResponse(request, ResponseCode.SYSTEM_ERROR, { remark });
     }
     const isNew = state.routes.liveBroker(header.brokerAddr) === undefined;
     const result = state.routes.registerBroker({
@@ -74,7 +81,10 @@ function registerBroker(state: NamesrvState): RequestHandler {
     });
     if (isNew) {
       state.logger.info('broker registered', {
-        cluster: header.clusterName, brokerName: header.brokerName, brokerId: header.brokerId, brokerAddr: header.brokerAddr,
+        cluster: header.clusterName,
+        brokerName: header.brokerName,
+        brokerId: header.brokerId,
+        brokerAddr: header.brokerAddr,
         topics: Object.keys(decoded.topicConfigSerializeWrapper.topicConfigTable).length,
       });
     }
@@ -118,7 +128,8 @@ function queryDataVersion(state: NamesrvState): RequestHandler {
   return (request) => {
     const header = decodeHeader(QueryDataVersionRequestHeader, request.extFields);
     if (request.body === undefined) {
-      return makeResponse(request, ResponseCode.SYSTEM_ERROR, { remark: 'QUERY_DATA_VERSION without a DataVersion body' });
+      const remark = 'QUERY_DATA_VERSION without a DataVersion body';
+      return makeResponse(request, ResponseCode.SYSTEM_ERROR, { remark });
     }
     const dataVersion = decodeDataVersion(request.body);
     const changed = state.routes.isBrokerTopicConfigChanged(header.brokerAddr, dataVersion);
@@ -145,7 +156,8 @@ function getKvConfig(state: NamesrvState): RequestHandler {
     const { namespace, key } = decodeHeader(GetKVConfigRequestHeader, request.extFields);
     const value = state.kv.get(namespace, key);
     if (value === undefined) {
-      return makeResponse(request, ResponseCode.QUERY_NOT_FOUND, { remark: `No config item, Namespace: ${namespace} Key: ${key}` });
+      const remark = `No config item, Namespace: ${namespace} Key: ${key}`;
+      return makeResponse(request, ResponseCode.QUERY_NOT_FOUND, { remark });
     }
     return success(request, { extFields: encodeHeader(GetKVConfigResponseHeader, { value }) });
   };
@@ -176,7 +188,8 @@ export function namesrvProcessors(state: NamesrvState): ReadonlyMap<number, Requ
     [RequestCode.REGISTER_BROKER, registerBroker(state)],
     [RequestCode.UNREGISTER_BROKER, unregisterBroker(state)],
     [RequestCode.GET_ROUTEINFO_BY_TOPIC, getRouteInfo(state)],
-    [RequestCode.GET_BROKER_CLUSTER_INFO, (request) => success(request, { body: encodeClusterInfo(state.routes.getClusterInfo()) })],
+    [RequestCode.GET_BROKER_CLUSTER_INFO, (request) =>
+      success(request, { body: encodeClusterInfo(state.routes.getClusterInfo()) })],
     [RequestCode.QUERY_DATA_VERSION, queryDataVersion(state)],
     [RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, (request) =>
       success(request, { body: encodeTopicList(state.routes.getAllTopics()) })],

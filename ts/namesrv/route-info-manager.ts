@@ -17,7 +17,9 @@
 //   registered on closes. When a group has no address left, the group, its cluster membership
 //   and its queues on every topic are removed; topics left without queues disappear.
 
-import type { BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfig, TopicRouteData } from '../protocol/namesrv-bodies.js';
+import type {
+  BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfig, TopicRouteData,
+} from '../protocol/namesrv-bodies.js';
 import { dataVersionEquals } from '../protocol/namesrv-bodies.js';
 
 /** The master's broker id. */
@@ -81,7 +83,8 @@ export class RouteInfoManager {
     if (previous !== undefined && previous !== brokerAddr) this.#live.delete(previous);
     const firstRegistration = previous !== brokerAddr || !this.#live.has(brokerAddr);
 
-    if (brokerId === MASTER_ID && (firstRegistration || this.isBrokerTopicConfigChanged(brokerAddr, registration.dataVersion))) {
+    const changed = firstRegistration || this.isBrokerTopicConfigChanged(brokerAddr, registration.dataVersion);
+    if (brokerId === MASTER_ID && changed) {
       for (const config of Object.values(registration.topicConfigTable)) this.#upsertQueueData(brokerName, config);
     }
     this.#live.set(brokerAddr, {
@@ -146,7 +149,9 @@ export class RouteInfoManager {
 
   /** Removes every broker whose registration came on `connectionId`. Returns their addresses. */
   removeBrokersOfConnection(connectionId: number): string[] {
-    const addresses = [...this.#live.values()].filter((live) => live.connectionId === connectionId).map((live) => live.brokerAddr);
+    const addresses = [...this.#live.values()]
+      .filter((live) => live.connectionId === connectionId)
+      .map((live) => live.brokerAddr);
     for (const address of addresses) this.#removeBrokerAddr(address);
     return addresses;
   }
@@ -216,8 +221,11 @@ export class RouteInfoManager {
 
   #brokerData(group: GroupEntry): BrokerData {
     const brokerAddrs: Record<string, string> = {};
-    for (const id of [...group.addrs.keys()].sort((a, b) => a - b)) brokerAddrs[String(id)] = group.addrs.get(id) as string;
-    return { cluster: group.cluster, brokerName: group.brokerName, brokerAddrs, enableActingMaster: group.enableActingMaster };
+    for (const id of [...group.addrs.keys()].sort((a, b) => a - b)) {
+      brokerAddrs[String(id)] = group.addrs.get(id) as string;
+    }
+    const { cluster, brokerName, enableActingMaster } = group;
+    return { cluster, brokerName, brokerAddrs, enableActingMaster };
   }
 
   /** Every broker group and cluster (GET_BROKER_CLUSTER_INFO). */

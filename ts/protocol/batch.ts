@@ -28,7 +28,9 @@ export function encodeBatch(messages: readonly BatchMessage[]): Buffer {
   const parts: Buffer[] = [];
   for (const message of messages) {
     const properties = Buffer.from(encodeProperties(message.properties), 'utf8');
-    if (properties.length > 0x7fff) throw invalid(`batch message properties of ${properties.length} bytes exceed 32767`);
+    if (properties.length > 0x7fff) {
+      throw invalid(`batch message properties of ${properties.length} bytes exceed 32767`);
+    }
     const size = ENTRY_FIXED_BYTES + message.body.length + properties.length;
     const head = Buffer.alloc(20);
     head.writeInt32BE(size, 0);
@@ -65,7 +67,9 @@ export function decodeBatch(body: Buffer): BatchMessage[] {
     const propertiesLength = body.readInt16BE(bodyStart + bodyLength);
     const propertiesStart = bodyStart + bodyLength + 2;
     if (propertiesLength < 0 || propertiesStart + propertiesLength !== offset + size) {
-      throw invalid(`batch entry at ${offset} has properties length ${propertiesLength} inconsistent with TOTALSIZE ${size}`);
+      throw invalid(
+        `batch entry at ${offset} has properties length ${propertiesLength} inconsistent with TOTALSIZE ${size}`,
+      );
     }
     messages.push({
       flag,

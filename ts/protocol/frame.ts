@@ -78,7 +78,10 @@ export function encodeFrame(
  */
 export function checkFrameLength(length: number, frameBytesMax: number): void {
   if (length < HEADER_WORD_BYTES) {
-    throw new ProtocolError('FRAME_LENGTH_INVALID', `frame length ${length} is below the minimum of ${HEADER_WORD_BYTES}`);
+    throw new ProtocolError(
+      'FRAME_LENGTH_INVALID',
+      `frame length ${length} is below the minimum of ${HEADER_WORD_BYTES}`,
+    );
   }
   if (length + LENGTH_PREFIX_BYTES > frameBytesMax) {
     throw new ProtocolError(

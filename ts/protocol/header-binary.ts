@@ -101,7 +101,8 @@ export function decodeBinaryHeader(bytes: Uint8Array): CommandHeader {
 
 function checkRange(value: number, min: number, max: number, field: string): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ProtocolError('ENCODE_INVALID', `binary header ${field} out of range [${min}, ${max}]: ${value}`, { field });
+    const message = `binary header ${field} out of range [${min}, ${max}]: ${value}`;
+    throw new ProtocolError('ENCODE_INVALID', message, { field });
   }
   return value;
 }

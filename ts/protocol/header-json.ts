@@ -39,13 +39,15 @@ function readInt32(object: Record<string, unknown>, key: string, required: boole
 function readExtFields(value: unknown): Record<string, string> {
   const extFields: Record<string, string> = {};
   if (value === undefined || value === null) return extFields;
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('JSON header "extFields" is not an object', 'extFields');
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('JSON header "extFields" is not an object', 'extFields');
+  }
   for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
     // Assigning "__proto__" on a plain object would replace its prototype; no header uses it.
     if (key === '__proto__') continue;
     if (raw === null || raw === undefined) continue;
     if (typeof raw === 'string') extFields[key] = raw;
-    else if (typeof raw === 'number' || typeof raw === 'boolean' || typeof raw === 'bigint') extFields[key] = String(raw);
+    else if (typeof raw === 'number' || typeof raw === 'boolean') extFields[key] = String(raw);
     else throw invalid(`JSON header extFields["${key}"] is not a scalar`, key);
   }
   return extFields;
@@ -57,7 +59,8 @@ export function decodeJsonHeader(bytes: Uint8Array): CommandHeader {
   try {
     parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (error) {
-    throw new ProtocolError('HEADER_JSON_INVALID', `JSON header does not parse: ${(error as Error).message}`, { cause: error });
+    const why = (error as Error).message;
+    throw new ProtocolError('HEADER_JSON_INVALID', `JSON header does not parse: ${why}`, { cause: error });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalid('JSON header is not an object');

@@ -4,7 +4,9 @@
 export { ProtocolError } from '../common/errors.js';
 export type { ProtocolErrorCode } from '../common/errors.js';
 
-export { RequestCode, ResponseCode, MQVersion, BOLIDE_VERSION, Perm, requestCodeName, responseCodeName } from './codes.js';
+export {
+  RequestCode, ResponseCode, MQVersion, BOLIDE_VERSION, Perm, requestCodeName, responseCodeName,
+} from './codes.js';
 export type { RequestCodeName, ResponseCodeName } from './codes.js';
 export { LanguageCode, BOLIDE_LANGUAGE, languageFromCode, languageFromJson } from './language.js';
 export type { LanguageName } from './language.js';
@@ -14,7 +16,9 @@ export {
 } from './command.js';
 export type { RemotingCommand, SerializeTypeValue, CommandOptions } from './command.js';
 
-export { encodeFrame, encodeFrameHeader, decodeFrame, decodeFramePayload, checkFrameLength, FrameDecoder } from './frame.js';
+export {
+  encodeFrame, encodeFrameHeader, decodeFrame, decodeFramePayload, checkFrameLength, FrameDecoder,
+} from './frame.js';
 export type { FrameOptions } from './frame.js';
 export { encodeJsonHeader, decodeJsonHeader } from './header-json.js';
 export type { CommandHeader } from './header-json.js';

@@ -157,9 +157,10 @@ export function decodeStoredMessage(
   const reconsumeTimes = reader.int32('RECONSUMETIMES');
   const preparedTransactionOffset = reader.long('PREPARED TRANSACTION OFFSET');
   const body = reader.bytes(reader.int32('BODY length'), 'BODY');
-  reader.need(magic === MESSAGE_MAGIC_V1 ? 1 : 2, 'TOPIC length');
-  const topicLength = magic === MESSAGE_MAGIC_V1 ? buffer.readUInt8(reader.position) : buffer.readUInt16BE(reader.position);
-  reader.position += magic === MESSAGE_MAGIC_V1 ? 1 : 2;
+  const topicLengthBytes = magic === MESSAGE_MAGIC_V1 ? 1 : 2;
+  reader.need(topicLengthBytes, 'TOPIC length');
+  const topicLength = buffer.readUIntBE(reader.position, topicLengthBytes);
+  reader.position += topicLengthBytes;
   const topic = reader.bytes(topicLength, 'TOPIC').toString('utf8');
   reader.need(2, 'PROPERTIES length');
   const propertiesLength = buffer.readUInt16BE(reader.position);

@@ -114,7 +114,9 @@ function dataVersionJson(version: DataVersion): JsonObject {
 
 /** True if both versions are the same (nothing to re-register). */
 export function dataVersionEquals(left: DataVersion, right: DataVersion): boolean {
-  return left.counter === right.counter && left.stateVersion === right.stateVersion && left.timestamp === right.timestamp;
+  return left.counter === right.counter
+    && left.stateVersion === right.stateVersion
+    && left.timestamp === right.timestamp;
 }
 
 function topicConfigFromJson(name: string, value: unknown, path: string): TopicConfig {
@@ -151,7 +153,8 @@ export function decodeRegisterBrokerBody(body: Buffer | string): RegisterBrokerB
     counter: 0, stateVersion: 0, timestamp: 0,
   });
   const filterServers = optionalField(root, 'filterServerList', 'RegisterBrokerBody', asArray, []);
-  const filterServerList = filterServers.map((entry, index) => asString(entry, `RegisterBrokerBody.filterServerList[${index}]`));
+  const filterServerList = filterServers.map((entry, index) =>
+    asString(entry, `RegisterBrokerBody.filterServerList[${index}]`));
   return { topicConfigSerializeWrapper: { topicConfigTable, dataVersion }, filterServerList };
 }
 
@@ -253,7 +256,8 @@ export function decodeTopicRouteData(body: Buffer | string): TopicRouteData {
   const filters = optionalField(root, 'filterServerTable', 'TopicRouteData', asObject, {});
   for (const [address, servers] of entriesOf(filters)) {
     const path = `TopicRouteData.filterServerTable.${address}`;
-    route.filterServerTable[address] = asArray(servers, path).map((server, index) => asString(server, `${path}[${index}]`));
+    route.filterServerTable[address] = asArray(servers, path).map((server, index) =>
+      asString(server, `${path}[${index}]`));
   }
   const orderTopicConf = root['orderTopicConf'];
   if (typeof orderTopicConf === 'string') route.orderTopicConf = orderTopicConf;

@@ -6,8 +6,10 @@ import { RequestCode } from './codes.js';
 import { decodeHeader, encodeHeader } from './header-schema.js';
 import { SendMessageRequestHeader, SendMessageRequestHeaderV2 } from './headers.js';
 
+type NamePair = readonly [keyof SendMessageRequestHeader, keyof SendMessageRequestHeaderV2];
+
 /** The V1 ↔ V2 field-name mapping, as data: `[longName, shortName]`. */
-export const SEND_HEADER_V2_NAMES: ReadonlyArray<readonly [keyof SendMessageRequestHeader, keyof SendMessageRequestHeaderV2]> = [
+export const SEND_HEADER_V2_NAMES: readonly NamePair[] = [
   ['producerGroup', 'a'],
   ['topic', 'b'],
   ['defaultTopic', 'c'],
@@ -49,7 +51,10 @@ export function sendHeaderToV2(header: SendMessageRequestHeader): SendMessageReq
  * with, into the long-name form.
  * @throws ProtocolError for a missing/invalid field, or `HEADER_FIELD_INVALID` for a non-send code.
  */
-export function decodeSendMessageHeader(code: number, extFields: Readonly<Record<string, string>>): SendMessageRequestHeader {
+export function decodeSendMessageHeader(
+  code: number,
+  extFields: Readonly<Record<string, string>>,
+): SendMessageRequestHeader {
   if (code === RequestCode.SEND_MESSAGE) return decodeHeader(SendMessageRequestHeader, extFields);
   if (code === RequestCode.SEND_MESSAGE_V2 || code === RequestCode.SEND_BATCH_MESSAGE) {
     return sendHeaderFromV2(decodeHeader(SendMessageRequestHeaderV2, extFields));

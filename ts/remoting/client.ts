@@ -68,7 +68,11 @@ export class RemotingClient {
    * @throws TimeoutError (connect + response beyond `timeoutMs`), ConnectError,
    *   ConnectionClosedError, ClosedError (client closed), ProtocolError (encoding).
    */
-  async invoke(address: string, request: RemotingCommand, timeoutMs = this.#requestTimeoutMs): Promise<RemotingCommand> {
+  async invoke(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs = this.#requestTimeoutMs,
+  ): Promise<RemotingCommand> {
     const started = Date.now();
     const connection = await this.connect(address, Math.min(this.#connectTimeoutMs, timeoutMs));
     const remainingMs = timeoutMs - (Date.now() - started);

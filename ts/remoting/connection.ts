@@ -208,7 +208,8 @@ export class RemotingConnection {
       },
       write(chunk: Uint8Array): boolean {
         if (chunk.length > unit.remainingBodyBytes) {
-          throw new RangeError(`raw body chunk of ${chunk.length} bytes exceeds the ${unit.remainingBodyBytes} remaining`);
+          const remaining = unit.remainingBodyBytes;
+          throw new RangeError(`raw body chunk of ${chunk.length} bytes exceeds the ${remaining} remaining`);
         }
         if (connection.#closed) return false;
         unit.remainingBodyBytes -= chunk.length;
@@ -277,7 +278,8 @@ export class RemotingConnection {
    * @throws ProtocolError `ENCODE_INVALID` if the command cannot be encoded.
    */
   invokeOneway(request: RemotingCommand): boolean {
-    const command: RemotingCommand = { ...request, opaque: nextOpaque(), flag: (request.flag | FLAG_ONEWAY) & ~FLAG_RESPONSE };
+    const flag = (request.flag | FLAG_ONEWAY) & ~FLAG_RESPONSE;
+    const command: RemotingCommand = { ...request, opaque: nextOpaque(), flag };
     return this.send(command);
   }
 

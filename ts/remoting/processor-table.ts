@@ -13,7 +13,10 @@ import type { RequestContext } from './request-context.js';
 export type HandlerResult = RemotingCommand | undefined | void;
 
 /** A request processor. See the module comment for the reply contract. */
-export type RequestHandler = (request: RemotingCommand, context: RequestContext) => HandlerResult | Promise<HandlerResult>;
+export type RequestHandler = (
+  request: RemotingCommand,
+  context: RequestContext,
+) => HandlerResult | Promise<HandlerResult>;
 
 /** Answers requests nobody registered a handler for, as Java does. */
 export const requestCodeNotSupported: RequestHandler = (request) =>

@@ -74,9 +74,8 @@ export class RequestContextImpl implements RequestContext {
     } catch (error) {
       // The response could not be encoded (e.g. body beyond the frame limit): tell the peer.
       this.logger.error('response could not be encoded', { code: requestCodeName(this.request.code), error });
-      return this.connection.send(
-        makeResponse(this.request, ResponseCode.SYSTEM_ERROR, { remark: `response encoding failed: ${errorMessage(error)}` }),
-      );
+      const remark = `response encoding failed: ${errorMessage(error)}`;
+      return this.connection.send(makeResponse(this.request, ResponseCode.SYSTEM_ERROR, { remark }));
     }
   }
 

@@ -5,7 +5,7 @@
 //   (→ close), frameBytesMax (→ close), idleTimeoutMs (→ close).
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { ClosedError, ConfigError } from '../common/errors.js';
+import { ClosedError, ConfigError, errorMessage } from '../common/errors.js';
 import * as limits from '../common/limits.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import type { RemotingCommand, SerializeTypeValue } from '../protocol/command.js';
@@ -91,7 +91,8 @@ export class RemotingServer {
     });
     server.on('error', (error) => this.#logger.error('server socket error', { error: error.message }));
     const bound = server.address();
-    this.#address = typeof bound === 'object' && bound !== null ? { host: bound.address, port: bound.port } : { host, port };
+    const isInet = typeof bound === 'object' && bound !== null;
+    this.#address = isInet ? { host: bound.address, port: bound.port } : { host, port };
     this.#logger.info('listening', { host: this.#address.host, port: this.#address.port });
     return { ...this.#address };
   }
@@ -158,7 +159,8 @@ export class RemotingServer {
 
   #onConnectionClosed(connection: RemotingConnection, info: CloseInfo): void {
     this.#connections.delete(connection);
-    this.#logger.debug('connection closed', { remote: connection.remoteAddress, id: connection.id, reason: info.reason });
+    const fields = { remote: connection.remoteAddress, id: connection.id, reason: info.reason };
+    this.#logger.debug('connection closed', fields);
     for (const listener of this.#closeListeners) this.#callListener(() => listener(connection, info));
   }
 
@@ -166,7 +168,7 @@ export class RemotingServer {
     try {
       run();
     } catch (error) {
-      this.#logger.error('connection listener failed', { error: error instanceof Error ? error.message : String(error) });
+      this.#logger.error('connection listener failed', { error: errorMessage(error) });
     }
   }
 }
