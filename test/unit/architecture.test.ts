@@ -1,0 +1,60 @@
+// Enforces the module dependency rules by reading import statements:
+//   ts/protocol, ts/common: no I/O modules; protocol imports only common.
+//   ts/remoting: may import protocol and common, never server-only code (namesrv, broker, store),
+//   because the SDK builds on it.
+//   ts/namesrv: protocol, common, remoting only.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  if (!existsSync(join(root, dir))) return out;
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...sources(path));
+    else if (entry.name.endsWith('.ts')) out.push(path);
+  }
+  return out;
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((match) => match[1]!);
+}
+
+/** The ts/<module> an import resolves to, or the bare specifier for packages/builtins. */
+function target(file: string, specifier: string): string {
+  if (!specifier.startsWith('.')) return specifier;
+  const resolved = relative(root, join(root, file, '..', specifier));
+  return resolved.split('/').slice(0, 2).join('/');
+}
+
+const rules: Record<string, { modules: string[]; builtins: string[] }> = {
+  'ts/common': { modules: ['ts/common'], builtins: [] },
+  'ts/protocol': { modules: ['ts/common', 'ts/protocol'], builtins: [] },
+  'ts/remoting': { modules: ['ts/common', 'ts/protocol', 'ts/remoting'], builtins: ['node:net'] },
+  'ts/namesrv': {
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/namesrv'],
+    builtins: ['node:fs', 'node:fs/promises', 'node:path'],
+  },
+};
+
+test('modules import only what the dependency rules allow', (t) => {
+  const violations: string[] = [];
+  for (const [module, rule] of Object.entries(rules)) {
+    for (const file of sources(module)) {
+      for (const specifier of imports(file)) {
+        const resolved = target(file, specifier);
+        const allowed = specifier.startsWith('.') ? rule.modules.includes(resolved) : rule.builtins.includes(specifier);
+        if (!allowed) violations.push(`${file} imports ${specifier}`);
+        if (specifier.startsWith('.') && !specifier.endsWith('.js')) violations.push(`${file}: ${specifier} lacks .js`);
+      }
+    }
+  }
+  t.deepEqual(violations, []);
+});
