@@ -18,13 +18,11 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::convert::{
-    binding_error, parse_host, store_error, to_config, AppendMessage, AppendOutcome, BindingResult, DispatchedQueue,
+    binding_error, parse_host, store_error, to_config, AppendMessage, AppendOutcome, BindingResult, ErrorCode, DispatchedQueue,
     FlushedEvent, PullBatch, RecoveryInfo, StoreOptions, StoreStatistics,
 };
-use crate::segments::SegmentExports;
+use crate::segments::{SegmentExports, Transfer};
 
-type FlushCallback = ThreadsafeFunction<FlushedEvent, (), FlushedEvent, Status, false, true>;
-type DispatchCallback = ThreadsafeFunction<Vec<DispatchedQueue>, (), Vec<DispatchedQueue>, Status, false, true>;
 
 /// An open message store (one per broker). Closing it is a clean shutdown.
 #[napi]
@@ -37,19 +35,19 @@ pub struct NativeStore {
 impl NativeStore {
     /// Open (and recover) the store under `options.storePathRootDir`.
     #[napi(constructor)]
-    pub fn new(options: StoreOptions) -> BindingResult<Self> {
+    pub fn new(options: StoreOptions) -> Result<Self, ErrorCode> {
         let config = to_config(&options)?;
         let store = MessageStore::open(config).map_err(store_error)?;
         Ok(NativeStore { store: Some(Arc::new(store)), exports: Arc::new(SegmentExports::default()) })
     }
 
-    fn store(&self) -> BindingResult<&Arc<MessageStore>> {
+    fn store(&self) -> Result<&Arc<MessageStore>, ErrorCode> {
         self.store.as_ref().ok_or_else(|| binding_error("CLOSED", "the store is closed"))
     }
 
     /// The address written as STOREHOST into every record (brokerIP1 and the bound port).
     #[napi]
-    pub fn set_store_host(&self, host: String, port: u32) -> BindingResult<()> {
+    pub fn set_store_host(&self, host: String, port: u32) -> Result<(), ErrorCode> {
         let addr = parse_host(&host, port)?;
         self.store()?.set_store_host(addr);
         Ok(())
@@ -57,7 +55,7 @@ impl NativeStore {
 
     /// Called (on the JS thread, batched) each time the CommitLog's flushed offset advances.
     #[napi]
-    pub fn on_flushed(&self, callback: FlushCallback) -> BindingResult<()> {
+    pub fn on_flushed(&self, callback: ThreadsafeFunction<FlushedEvent, (), FlushedEvent, Status, false, true>) -> Result<(), ErrorCode> {
         let callback = Arc::new(callback);
         self.store()?.set_flush_listener(Some(Arc::new(move |event: bolide_store::flush::FlushEvent| {
             let payload = FlushedEvent { flushed_offset: event.flushed_offset as f64, error: event.error };
@@ -68,7 +66,10 @@ impl NativeStore {
 
     /// Called with the queues that grew each time the dispatcher publishes new entries.
     #[napi]
-    pub fn on_dispatched(&self, callback: DispatchCallback) -> BindingResult<()> {
+    pub fn on_dispatched(
+        &self,
+        callback: ThreadsafeFunction<Vec<DispatchedQueue>, (), Vec<DispatchedQueue>, Status, false, true>,
+    ) -> Result<(), ErrorCode> {
         let callback = Arc::new(callback);
         self.store()?.set_dispatch_listener(Some(Arc::new(move |grown: Vec<bolide_store::dispatch::QueueGrowth>| {
             let payload = grown
@@ -82,7 +83,7 @@ impl NativeStore {
 
     /// Append one message. Synchronous: the record is in the page cache when this returns.
     #[napi]
-    pub fn append(&self, message: AppendMessage) -> BindingResult<AppendOutcome> {
+    pub fn append(&self, message: AppendMessage) -> Result<AppendOutcome, ErrorCode> {
         let input = message.to_input()?;
         let mut results = self.store()?.append(std::slice::from_ref(&input)).map_err(store_error)?;
         let result = results.pop().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
@@ -91,7 +92,7 @@ impl NativeStore {
 
     /// Append messages as one unit (a SEND_BATCH_MESSAGE): all or none.
     #[napi]
-    pub fn append_batch(&self, messages: Vec<AppendMessage>) -> BindingResult<Vec<AppendOutcome>> {
+    pub fn append_batch(&self, messages: Vec<AppendMessage>) -> Result<Vec<AppendOutcome>, ErrorCode> {
         let inputs = messages.iter().map(AppendMessage::to_input).collect::<BindingResult<Vec<_>>>()?;
         let results = self.store()?.append(&inputs).map_err(store_error)?;
         Ok(results.into_iter().map(AppendOutcome::from).collect())
@@ -109,7 +110,7 @@ impl NativeStore {
         max_messages: u32,
         max_bytes: u32,
         tag_codes: Option<Vec<i64>>,
-    ) -> BindingResult<PullBatch> {
+    ) -> Result<PullBatch, ErrorCode> {
         let request = GetMessageRequest {
             topic: &topic,
             queue_id,
@@ -125,7 +126,7 @@ impl NativeStore {
     /// One Buffer over a whole CommitLog segment, created once per segment and shared by all
     /// readers (`subarray` of it is a record). Its finalizer keeps the segment mapped.
     #[napi]
-    pub fn segment_buffer<'env>(&self, env: &'env Env, segment_start: i64) -> BindingResult<BufferSlice<'env>> {
+    pub fn segment_buffer<'env>(&self, env: &'env Env, segment_start: i64) -> Result<BufferSlice<'env>, ErrorCode> {
         let store = self.store()?;
         self.exports.export(env, store, segment_start)
     }
@@ -134,48 +135,48 @@ impl NativeStore {
     /// number of bytes sent. The descriptor is duplicated first, so closing the socket while
     /// the transfer runs cannot redirect bytes to another connection.
     #[napi]
-    pub fn transfer(&self, fd: i32, slices: Float64Array, timeout_ms: u32) -> BindingResult<AsyncTask<segments::Transfer>> {
+    pub fn transfer(&self, fd: i32, slices: Float64Array, timeout_ms: u32) -> Result<AsyncTask<Transfer>, ErrorCode> {
         let store = self.store()?.clone();
-        let task = segments::Transfer::prepare(store, fd, &slices, Duration::from_millis(u64::from(timeout_ms)))?;
+        let task = Transfer::prepare(store, fd, &slices, Duration::from_millis(u64::from(timeout_ms)))?;
         Ok(AsyncTask::new(task))
     }
 
     #[napi]
-    pub fn max_offset(&self, topic: String, queue_id: i32) -> BindingResult<i64> {
+    pub fn max_offset(&self, topic: String, queue_id: i32) -> Result<i64, ErrorCode> {
         Ok(self.store()?.max_offset_in_queue(&topic, queue_id))
     }
 
     #[napi]
-    pub fn min_offset(&self, topic: String, queue_id: i32) -> BindingResult<i64> {
+    pub fn min_offset(&self, topic: String, queue_id: i32) -> Result<i64, ErrorCode> {
         Ok(self.store()?.min_offset_in_queue(&topic, queue_id))
     }
 
     /// Every (topic, queueId) that has a ConsumeQueue, as `[topic, queueId]` pairs.
     #[napi]
-    pub fn queues(&self) -> BindingResult<Vec<(String, i32)>> {
+    pub fn queues(&self) -> Result<Vec<(String, i32)>, ErrorCode> {
         Ok(self.store()?.queues())
     }
 
     #[napi]
-    pub fn offset_by_time(&self, topic: String, queue_id: i32, timestamp: i64, upper: bool) -> BindingResult<i64> {
+    pub fn offset_by_time(&self, topic: String, queue_id: i32, timestamp: i64, upper: bool) -> Result<i64, ErrorCode> {
         self.store()?.offset_by_time(&topic, queue_id, timestamp, upper).map_err(store_error)
     }
 
     #[napi]
-    pub fn store_time_at(&self, topic: String, queue_id: i32, queue_offset: i64) -> BindingResult<Option<i64>> {
+    pub fn store_time_at(&self, topic: String, queue_id: i32, queue_offset: i64) -> Result<Option<i64>, ErrorCode> {
         self.store()?.store_time_at(&topic, queue_id, queue_offset).map_err(store_error)
     }
 
     /// Physical offsets of records indexed under `topic#key` (newest first).
     #[napi]
-    pub fn query_by_key(&self, topic: String, key: String, max_num: u32, begin_ms: i64, end_ms: i64) -> BindingResult<Vec<f64>> {
+    pub fn query_by_key(&self, topic: String, key: String, max_num: u32, begin_ms: i64, end_ms: i64) -> Result<Vec<f64>, ErrorCode> {
         let offsets = self.store()?.query_by_key(&topic, &key, max_num as usize, begin_ms, end_ms).map_err(store_error)?;
         Ok(offsets.into_iter().map(|o| o as f64).collect())
     }
 
     /// The record at a physical offset, as `[segmentStart, position, length, queueOffset]`.
     #[napi]
-    pub fn message_at(&self, physical_offset: i64) -> BindingResult<Float64Array> {
+    pub fn message_at(&self, physical_offset: i64) -> Result<Float64Array, ErrorCode> {
         let offset = u64::try_from(physical_offset).map_err(|_| binding_error("INVALID_ARGUMENT", "negative offset"))?;
         let slice = self.store()?.message_at(offset).map_err(store_error)?;
         Ok(Float64Array::new(vec![
@@ -188,7 +189,7 @@ impl NativeStore {
 
     /// Replication, master side: raw CommitLog bytes from `offset` (within one segment).
     #[napi]
-    pub fn read_replication_range(&self, offset: i64, max_len: u32) -> BindingResult<Buffer> {
+    pub fn read_replication_range(&self, offset: i64, max_len: u32) -> Result<Buffer, ErrorCode> {
         let offset = u64::try_from(offset).map_err(|_| binding_error("INVALID_ARGUMENT", "negative offset"))?;
         let bytes = self.store()?.read_replication_range(offset, max_len as usize).map_err(store_error)?;
         Ok(bytes.into())
@@ -196,69 +197,69 @@ impl NativeStore {
 
     /// Replication, slave side: append raw bytes at `offset`; returns the new readable end.
     #[napi]
-    pub fn append_replicated(&self, offset: i64, bytes: Buffer) -> BindingResult<f64> {
+    pub fn append_replicated(&self, offset: i64, bytes: Buffer) -> Result<f64, ErrorCode> {
         let offset = u64::try_from(offset).map_err(|_| binding_error("INVALID_ARGUMENT", "negative offset"))?;
         let end = self.store()?.append_replicated(offset, &bytes).map_err(store_error)?;
         Ok(end as f64)
     }
 
     #[napi]
-    pub fn commit_log_min_offset(&self) -> BindingResult<f64> {
+    pub fn commit_log_min_offset(&self) -> Result<f64, ErrorCode> {
         Ok(self.store()?.commit_log_min_offset() as f64)
     }
 
     #[napi]
-    pub fn commit_log_max_offset(&self) -> BindingResult<f64> {
+    pub fn commit_log_max_offset(&self) -> Result<f64, ErrorCode> {
         Ok(self.store()?.commit_log_max_offset() as f64)
     }
 
     #[napi]
-    pub fn flushed_offset(&self) -> BindingResult<f64> {
+    pub fn flushed_offset(&self) -> Result<f64, ErrorCode> {
         Ok(self.store()?.flushed_offset() as f64)
     }
 
     #[napi]
-    pub fn dispatched_offset(&self) -> BindingResult<f64> {
+    pub fn dispatched_offset(&self) -> Result<f64, ErrorCode> {
         Ok(self.store()?.dispatched_offset() as f64)
     }
 
     /// Wait (blocking, bounded) until the dispatcher has caught up; for tests and tools.
     #[napi]
-    pub fn wait_dispatched(&self, timeout_ms: u32) -> BindingResult<bool> {
+    pub fn wait_dispatched(&self, timeout_ms: u32) -> Result<bool, ErrorCode> {
         Ok(self.store()?.wait_dispatched(Duration::from_millis(u64::from(timeout_ms))))
     }
 
     #[napi]
-    pub fn flush_all(&self) -> BindingResult<f64> {
+    pub fn flush_all(&self) -> Result<f64, ErrorCode> {
         Ok(self.store()?.flush_all().map_err(store_error)? as f64)
     }
 
     #[napi]
-    pub fn checkpoint_now(&self) -> BindingResult<f64> {
+    pub fn checkpoint_now(&self) -> Result<f64, ErrorCode> {
         Ok(self.store()?.checkpoint_now().map_err(store_error)?.safe_offset as f64)
     }
 
     /// Run one retention / disk check pass now; returns the number of deleted segments.
     #[napi]
-    pub fn clean_now(&self) -> BindingResult<u32> {
+    pub fn clean_now(&self) -> Result<u32, ErrorCode> {
         let report = self.store()?.clean_now().map_err(store_error)?;
         self.exports.forget_below(self.store()?.commit_log_min_offset());
         Ok(report.deleted_segments as u32)
     }
 
     #[napi]
-    pub fn stats(&self) -> BindingResult<StoreStatistics> {
+    pub fn stats(&self) -> Result<StoreStatistics, ErrorCode> {
         Ok(StoreStatistics::from(self.store()?.stats()))
     }
 
     #[napi]
-    pub fn recovery(&self) -> BindingResult<RecoveryInfo> {
+    pub fn recovery(&self) -> Result<RecoveryInfo, ErrorCode> {
         Ok(RecoveryInfo::from(self.store()?.recovery_report()))
     }
 
     /// Clean shutdown. Buffers handed out earlier stay valid (they hold their segments).
     #[napi]
-    pub fn close(&mut self) -> BindingResult<()> {
+    pub fn close(&mut self) -> Result<(), ErrorCode> {
         let Some(store) = self.store.take() else { return Ok(()) };
         store.set_flush_listener(None);
         store.set_dispatch_listener(None);

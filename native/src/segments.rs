@@ -12,7 +12,7 @@ use bolide_store::transfer::{duplicate_fd, send_slices, TransferError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::convert::{binding_error, BindingResult};
+use crate::convert::{binding_error, ErrorCode};
 
 /// Tracks which segments currently have a JS Buffer. Node must not see two external buffers
 /// over the same memory (nodejs/node#32463), so each segment is exported once; the TS wrapper
@@ -23,7 +23,7 @@ pub struct SegmentExports {
 }
 
 impl SegmentExports {
-    pub fn export<'env>(self: &Arc<Self>, env: &'env Env, store: &MessageStore, start: i64) -> BindingResult<BufferSlice<'env>> {
+    pub fn export<'env>(self: &Arc<Self>, env: &'env Env, store: &MessageStore, start: i64) -> Result<BufferSlice<'env>, ErrorCode> {
         let start = u64::try_from(start).map_err(|_| binding_error("INVALID_ARGUMENT", "negative segment start"))?;
         let segment = store
             .segment_starting_at(start)
@@ -75,8 +75,8 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    pub fn prepare(store: Arc<MessageStore>, fd: i32, layout: &[f64], timeout: Duration) -> BindingResult<Transfer> {
-        if layout.len() % 4 != 0 {
+    pub fn prepare(store: Arc<MessageStore>, fd: i32, layout: &[f64], timeout: Duration) -> Result<Transfer, ErrorCode> {
+        if !layout.len().is_multiple_of(4) {
             return Err(binding_error("INVALID_ARGUMENT", "slices must be [segmentStart, position, length, queueOffset] groups"));
         }
         let mut slices = Vec::with_capacity(layout.len() / 4);

@@ -8,6 +8,7 @@ import { tempDir } from '../support/temp.js';
 
 const OPTIONS = {
   mappedFileSizeCommitLog: 256 * 1024,
+  maxMessageSize: 64 * 1024,
   consumeQueueEntriesPerFile: 1000,
   maxHashSlotNum: 1024,
   maxIndexNum: 4096,

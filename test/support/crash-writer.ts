@@ -9,6 +9,7 @@ if (!dir) throw new Error('usage: crash-writer <storeDir>');
 const store = MessageStore.open({
   storePathRootDir: dir,
   mappedFileSizeCommitLog: 256 * 1024,
+  maxMessageSize: 64 * 1024,
   consumeQueueEntriesPerFile: 1000,
   maxHashSlotNum: 1024,
   maxIndexNum: 4096,

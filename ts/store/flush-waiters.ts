@@ -98,7 +98,8 @@ export class FlushWaiters {
 
   #armTimer(): void {
     if (this.#timer) return;
+    // Deliberately not unref'd: a pending durability wait is work in progress and must keep
+    // the process alive until it resolves or times out. The timer stops when none is left.
     this.#timer = setInterval(() => this.sweep(), this.#sweepIntervalMs);
-    this.#timer.unref();
   }
 }

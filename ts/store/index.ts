@@ -207,7 +207,7 @@ export class MessageStore {
    * must have flushed everything it wrote to the socket before (bytes must stay in order).
    */
   async transfer(fd: number, result: Pick<PullResult, 'slices'>, timeoutMs: number): Promise<number> {
-    const outcome = await call(() => this.#native.transfer(fd, result.slices, timeoutMs));
+    const outcome = (await call(() => this.#native.transfer(fd, result.slices, timeoutMs))) as Binding.TransferOutcome;
     if (outcome.errorCode) {
       const code = outcome.errorCode === 'TIMEOUT' ? 'TRANSFER_TIMEOUT' : 'TRANSFER_FAILED';
       throw new StoreError(code, `${outcome.error ?? 'transfer failed'} (${outcome.bytesSent} bytes sent)`);

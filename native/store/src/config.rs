@@ -94,7 +94,7 @@ impl StoreConfig {
     pub fn validate(&self) -> crate::error::Result<()> {
         use crate::error::StoreError::InvalidArgument;
         let page = 4096;
-        if self.mapped_file_size_commit_log < 64 * 1024 || self.mapped_file_size_commit_log % page != 0 {
+        if self.mapped_file_size_commit_log < 64 * 1024 || !self.mapped_file_size_commit_log.is_multiple_of(page) {
             return Err(InvalidArgument(format!(
                 "mappedFileSizeCommitLog {} must be a multiple of 4096 and at least 64 KiB",
                 self.mapped_file_size_commit_log

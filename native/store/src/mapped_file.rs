@@ -127,6 +127,9 @@ impl Segment {
     /// # Safety
     /// The caller must be the CommitLog's single writer (holding its write lock) and the range
     /// must lie at or above the published write position, so no reader can observe it.
+    // The mapping is shared memory behind a raw pointer: exclusivity comes from the writer lock
+    // the caller holds (the `# Safety` contract), not from `&mut self`.
+    #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn slice_mut(&self, pos: usize, len: usize) -> &mut [u8] {
         assert!(pos.checked_add(len).is_some_and(|end| end as u64 <= self.size), "write past segment end");
         // SAFETY: bounds checked above; exclusivity is the caller's contract (see # Safety).

@@ -81,7 +81,7 @@ impl MessageStore {
             stats.clone(),
         )?);
         let consume_queues = Arc::new(ConsumeQueueStore::open(
-            &config.consume_queue_dir(),
+            config.consume_queue_dir(),
             ConsumeQueueConfig {
                 entries_per_file: u32::try_from(config.consume_queue_entries_per_file).map_err(|_| {
                     StoreError::InvalidArgument("consume queue entries per file must fit in 32 bits".into())
@@ -92,7 +92,7 @@ impl MessageStore {
         )?);
         let index = if config.message_index_enable {
             Some(Arc::new(IndexService::open(
-                &config.index_dir(),
+                config.index_dir(),
                 IndexConfig { max_hash_slots: config.max_hash_slot_num, max_index_entries: config.max_index_num },
             )?))
         } else {
