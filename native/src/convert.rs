@@ -129,6 +129,22 @@ fn whole_number(name: &str, value: f64) -> BindingResult<u64> {
     Ok(value as u64)
 }
 
+/// A host pre-encoded as RocketMQ stores it: 4-byte IPv4 or 16-byte IPv6 address followed by
+/// a big-endian 4-byte port (the JS side encodes it once per connection).
+pub fn decode_packed_host(bytes: &[u8]) -> BindingResult<SocketAddr> {
+    let (ip, port): (IpAddr, &[u8]) = match bytes.len() {
+        8 => (IpAddr::from(<[u8; 4]>::try_from(&bytes[..4]).expect("4 bytes")), &bytes[4..]),
+        20 => (IpAddr::from(<[u8; 16]>::try_from(&bytes[..16]).expect("16 bytes")), &bytes[16..]),
+        other => return Err(binding_error("INVALID_ARGUMENT", format!("a packed host is 8 or 20 bytes, got {other}"))),
+    };
+    let port = u32::from_be_bytes(port.try_into().expect("4 bytes"));
+    parse_port(port).map(|port| SocketAddr::new(ip, port))
+}
+
+fn parse_port(port: u32) -> BindingResult<u16> {
+    u16::try_from(port).map_err(|_| binding_error("INVALID_ARGUMENT", format!("port {port} out of range")))
+}
+
 pub fn parse_host(host: &str, port: u32) -> BindingResult<SocketAddr> {
     let ip: IpAddr = host
         .parse()
@@ -191,7 +207,7 @@ impl From<AppendResult> for AppendOutcome {
             queue_offset: result.queue_offset as f64,
             store_timestamp: result.store_timestamp as f64,
             end_offset: result.end_offset() as f64,
-            msg_id: result.msg_id,
+            msg_id: result.msg_id(),
         }
     }
 }

@@ -18,7 +18,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::convert::{
-    binding_error, parse_host, store_error, to_config, AppendMessage, AppendOutcome, BindingResult, ErrorCode, DispatchedQueue,
+    binding_error, decode_packed_host, parse_host, store_error, to_config, AppendMessage, AppendOutcome, BindingResult, ErrorCode, DispatchedQueue,
     FlushedEvent, PullBatch, RecoveryInfo, StoreOptions, StoreStatistics,
 };
 use crate::segments::{SegmentExports, Transfer};
@@ -88,6 +88,51 @@ impl NativeStore {
         let mut results = self.store()?.append(std::slice::from_ref(&input)).map_err(store_error)?;
         let result = results.pop().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
         Ok(AppendOutcome::from(result))
+    }
+
+    /// The hot path of a send: one message in positional arguments (no object to convert),
+    /// the born host pre-encoded (`[ip, port]` as stored), results written into `out`
+    /// (`[queueOffset, storeTimestamp, size]`). Returns the physical offset.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn append_one(
+        &self,
+        topic: String,
+        queue_id: i32,
+        sys_flag: i32,
+        flag: i32,
+        born_timestamp: i64,
+        born_host: &[u8],
+        reconsume_times: i32,
+        prepared_transaction_offset: i64,
+        body: &[u8],
+        properties: &[u8],
+        mut out: Float64ArraySlice<'_>,
+    ) -> Result<f64, ErrorCode> {
+        // SAFETY: the typed array belongs to the calling JS code, which is blocked in this
+        // call on the only thread that can touch it; the view does not outlive the call.
+        let out = unsafe { out.as_mut() };
+        if out.len() < 3 {
+            return Err(binding_error("INVALID_ARGUMENT", "out must have room for 3 numbers"));
+        }
+        let input = bolide_store::record::MessageInput {
+            topic: &topic,
+            queue_id,
+            flag,
+            sys_flag,
+            born_timestamp,
+            born_host: decode_packed_host(born_host)?,
+            reconsume_times,
+            prepared_transaction_offset,
+            body,
+            properties,
+        };
+        let results = self.store()?.append(std::slice::from_ref(&input)).map_err(store_error)?;
+        let result = results.first().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
+        out[0] = result.queue_offset as f64;
+        out[1] = result.store_timestamp as f64;
+        out[2] = f64::from(result.size);
+        Ok(result.physical_offset as f64)
     }
 
     /// Append messages as one unit (a SEND_BATCH_MESSAGE): all or none.

@@ -52,6 +52,8 @@ export interface AppendMessage {
   bornTimestamp?: number;
   bornHost?: string;
   bornPort?: number;
+  /** `bornHost:bornPort` pre-encoded with `packHost` (callers cache it per connection). */
+  bornHostPacked?: Buffer;
   reconsumeTimes?: number;
   preparedTransactionOffset?: number;
 }
@@ -115,6 +117,9 @@ export class MessageStore {
   readonly #segmentBuffers = new Map<number, Buffer>();
   readonly #growthListeners = new Set<(grown: QueueGrowth[]) => void>();
   readonly #syncFlushTimeout: number;
+  /** Results of `appendOne`: [queueOffset, storeTimestamp, size]; reused, no allocation. */
+  readonly #appendOut = new Float64Array(3);
+  #storeHostHex = packHost('127.0.0.1', 10911).toString('hex').toUpperCase();
   readonly flushDiskType: FlushDiskType;
   #closed = false;
   /** Drops Buffers of segments retention removed, so their disk space can be released. */
@@ -144,10 +149,35 @@ export class MessageStore {
   /** The address written as STOREHOST (brokerIP1 and the port actually bound). */
   setStoreHost(host: string, port: number): void {
     call(() => this.#native.setStoreHost(host, port));
+    this.#storeHostHex = packHost(host, port).toString('hex').toUpperCase();
   }
 
   append(message: AppendMessage): AppendResult {
-    return call(() => this.#native.append(toNative(message)));
+    const out = this.#appendOut;
+    const physicalOffset = call(() =>
+      this.#native.appendOne(
+        message.topic,
+        message.queueId,
+        message.sysFlag ?? 0,
+        message.flag ?? 0,
+        message.bornTimestamp ?? Date.now(),
+        message.bornHostPacked ?? packHost(message.bornHost ?? '127.0.0.1', message.bornPort ?? 0),
+        message.reconsumeTimes ?? 0,
+        message.preparedTransactionOffset ?? 0,
+        message.body,
+        message.properties,
+        out,
+      ),
+    );
+    const size = out[2]!;
+    return {
+      physicalOffset,
+      size,
+      queueOffset: out[0]!,
+      storeTimestamp: out[1]!,
+      msgId: this.#storeHostHex + physicalOffset.toString(16).toUpperCase().padStart(16, '0'),
+      endOffset: physicalOffset + size,
+    };
   }
 
   /** Append messages as one unit (all or none), with consecutive queue offsets. */
@@ -349,6 +379,39 @@ function toNative(message: AppendMessage): Binding.AppendMessage {
     body: message.body,
     properties: message.properties,
   };
+}
+
+/**
+ * A host as RocketMQ stores it: IPv4 (4 bytes) or IPv6 (16 bytes) then the port as a
+ * big-endian int32. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) become IPv4.
+ */
+export function packHost(host: string, port: number): Buffer {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  const ip = mapped ? mapped[1]! : host;
+  const ipv4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (ipv4) {
+    const packed = Buffer.alloc(8);
+    for (let i = 0; i < 4; i++) packed[i] = Number(ipv4[i + 1]);
+    packed.writeInt32BE(port, 4);
+    return packed;
+  }
+  const packed = Buffer.alloc(20);
+  const words = expandIpv6(ip);
+  for (let i = 0; i < 8; i++) packed.writeUInt16BE(words[i]!, i * 2);
+  packed.writeInt32BE(port, 16);
+  return packed;
+}
+
+function expandIpv6(ip: string): number[] {
+  const [head = '', tail] = ip.split('::') as [string, string | undefined];
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((word) => parseInt(word, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const words = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  if (words.length !== 8 || words.some((word) => !Number.isInteger(word) || word < 0 || word > 0xffff)) {
+    throw new StoreError('INVALID_ARGUMENT', `${JSON.stringify(ip)} is not an IP address`);
+  }
+  return words;
 }
 
 export function engineVersion(): number {

@@ -33,10 +33,17 @@ pub struct AppendResult {
     pub size: u32,
     pub queue_offset: i64,
     pub store_timestamp: i64,
-    pub msg_id: String,
+    /// The STOREHOST written into the record (the offset msg id is derived from it).
+    pub store_host: SocketAddr,
 }
 
 impl AppendResult {
+    /// Offset message id: store host + physical offset, hex (computed on demand: formatting it
+    /// on every append is measurable and most callers format it themselves).
+    pub fn msg_id(&self) -> String {
+        record::offset_msg_id(&self.store_host, self.physical_offset as i64)
+    }
+
     /// The position a durability waiter needs `flushed_position` to reach.
     pub fn end_offset(&self) -> u64 {
         self.physical_offset + u64::from(self.size)
@@ -198,14 +205,21 @@ impl CommitLog {
                 size: size as u32,
                 queue_offset,
                 store_timestamp,
-                msg_id: record::offset_msg_id(&store_host, position as i64),
+                store_host,
             });
             position += size as u64;
         }
         for (index, next) in next_offsets {
             let message = &messages[index];
-            let queues = write.queue_offsets.entry(message.topic.to_owned()).or_default();
-            queues.insert(message.queue_id, next);
+            // Look up by &str first: allocating the topic String on every append is measurable.
+            match write.queue_offsets.get_mut(message.topic) {
+                Some(queues) => {
+                    queues.insert(message.queue_id, next);
+                }
+                None => {
+                    write.queue_offsets.entry(message.topic.to_owned()).or_default().insert(message.queue_id, next);
+                }
+            }
         }
         write.received_position = position;
         self.write_position.store(position, Ordering::Release);

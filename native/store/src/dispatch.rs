@@ -41,8 +41,10 @@ impl DispatchContext {
         let mut offset = from;
         let mut dispatched = 0u64;
         while offset < to {
+            // Decode against everything published: the last record of a round may end past
+            // `to`, which only bounds how many records a round starts.
             let (segment, pos, available) = self.commit_log.readable_at(offset)?;
-            let bytes = segment.slice(pos, available.min((to - offset) as usize));
+            let bytes = segment.slice(pos, available);
             match decode_record(bytes, false) {
                 Ok(Decoded::Record(view)) => {
                     self.dispatch_record(&view, offset)?;
@@ -206,6 +208,9 @@ struct Worker {
 impl Worker {
     fn run(self) {
         loop {
+            if self.signal.0.lock().expect("dispatch lock").stopping {
+                return;
+            }
             let from = self.dispatched.load(Ordering::Relaxed);
             let target = self.context.commit_log.write_position();
             if from < target {
