@@ -89,6 +89,13 @@ impl Transfer {
             if pos + len > segment.size() as usize || end > store.commit_log_max_offset() {
                 return Err(binding_error("OFFSET_OUT_OF_RANGE", format!("slice {pos}+{len} of segment {start} is not readable")));
             }
+            // Records stored back to back go out in one sendfile call, not one per record.
+            if let Some(last) = slices.last_mut().filter(|last: &&mut MessageSlice| {
+                Arc::ptr_eq(&last.segment, &segment) && last.pos + last.len == pos
+            }) {
+                last.len += len;
+                continue;
+            }
             slices.push(MessageSlice { segment, pos, len, physical_offset: start + pos as u64, queue_offset: group[3] as i64, tags_code: 0 });
         }
         let socket = duplicate_fd(fd).map_err(|error| binding_error("IO", format!("duplicating fd {fd}: {error}")))?;

@@ -3,15 +3,9 @@
 // Bolide ignores produce a warning naming them, unknown keys and invalid values an error
 // naming the key and the file line.
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../common/errors.js';
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export type ConfigValueType = 'string' | 'int' | 'long' | 'bool' | 'enum' | 'list';
 

@@ -84,10 +84,20 @@ interface PendingInvoke {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Sends a frame body from outside JS (sendfile from the CommitLog) to the socket's file
+ * descriptor; resolves with the bytes sent. Called only once every earlier byte of the
+ * connection has reached the kernel, and nothing else is written until it settles.
+ */
+export type SocketTransfer = (fd: number) => Promise<number>;
+
 /** One ordered slot of the write queue: complete frames, or a raw frame still being written. */
 interface WriteUnit {
   buffers: Uint8Array[];
   remainingBodyBytes: number;
+  /** A body sent by a native transfer instead of `buffers`. */
+  transfer?: SocketTransfer;
+  transferStarted?: boolean;
 }
 
 let connectionIds = 0;
@@ -231,6 +241,28 @@ export class RemotingConnection {
     };
   }
 
+  /** The socket's file descriptor, or -1 when it has none (then use `beginRawFrame`). */
+  get fd(): number {
+    const handle = (this.#socket as unknown as { _handle?: { fd?: number } })._handle;
+    return typeof handle?.fd === 'number' ? handle.fd : -1;
+  }
+
+  /**
+   * Starts a frame whose body of `bodyLength` bytes is sent by `transfer` (sendfile), in
+   * order with every other frame: the header and everything before it are flushed to the
+   * kernel first, later frames wait until the transfer settles. A failed or short transfer
+   * closes the connection (the frame cannot be completed). The bytes count as pending
+   * writes until sent, so a reader that stops still trips the write-queue bound.
+   */
+  beginTransferFrame(command: RemotingCommand, bodyLength: number, transfer: SocketTransfer): boolean {
+    const header = encodeFrameHeader(command, bodyLength, this.#options.serializeType, {
+      frameBytesMax: this.#options.frameBytesMax,
+    });
+    if (this.#closed) return false;
+    this.#queuedBytes += bodyLength;
+    return this.#write({ buffers: [header], remainingBodyBytes: bodyLength, transfer });
+  }
+
   /** Resolves when pending writes fall to zero (or the connection closes). */
   drained(): Promise<void> {
     if (this.#closed || this.pendingWriteBytes === 0) return Promise.resolve();
@@ -347,9 +379,53 @@ export class RemotingConnection {
         socket.uncork();
         unit.buffers = [];
       }
-      if (unit.remainingBodyBytes > 0) return;
+      if (unit.remainingBodyBytes > 0) {
+        if (unit.transfer && !unit.transferStarted) this.#startTransfer(unit);
+        return;
+      }
       this.#queue.shift();
     }
+  }
+
+  /** Runs a unit's native transfer once the socket has handed every earlier byte to the kernel. */
+  #startTransfer(unit: WriteUnit): void {
+    const socket = this.#socket;
+    if (socket.writableLength > 0) {
+      socket.once('drain', () => {
+        if (!this.#closed && !unit.transferStarted) this.#startTransfer(unit);
+      });
+      return;
+    }
+    const fd = this.fd;
+    const transfer = unit.transfer!;
+    unit.transferStarted = true;
+    const expected = unit.remainingBodyBytes;
+    const fail = (error: Error) => {
+      if (this.#closed) return;
+      this.#options.logger.warn('zero-copy transfer failed; closing the connection', {
+        remote: this.remoteAddress,
+        error: error.message,
+      });
+      this.close('error', error);
+    };
+    if (fd < 0) {
+      fail(new Error('the socket has no file descriptor'));
+      return;
+    }
+    transfer(fd).then(
+      (sent) => {
+        if (this.#closed) return;
+        if (sent !== expected) {
+          fail(new Error(`transfer sent ${sent} of ${expected} bytes`));
+          return;
+        }
+        this.#queuedBytes -= expected;
+        unit.remainingBodyBytes = 0;
+        this.#flush();
+        this.#wakeDrainWaiters();
+      },
+      (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   /** Closes the connection if the peer lets our writes pile up; returns false if closed. */

@@ -6,7 +6,7 @@ export type { RemotingServerOptions, ListenAddress } from './server.js';
 export { RemotingClient } from './client.js';
 export type { RemotingClientOptions } from './client.js';
 export { RemotingConnection } from './connection.js';
-export type { CloseInfo, CloseReason, RawFrameWriter } from './connection.js';
+export type { CloseInfo, CloseReason, RawFrameWriter, SocketTransfer } from './connection.js';
 export type { RequestContext } from './request-context.js';
 export { ProcessorTable, requestCodeNotSupported } from './processor-table.js';
 export type { RequestHandler, HandlerResult } from './processor-table.js';

@@ -6,7 +6,7 @@ import { errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { FLAG_ONEWAY, FLAG_RESPONSE, isOneway, makeResponse, type RemotingCommand } from '../protocol/command.js';
 import { ResponseCode, requestCodeName } from '../protocol/codes.js';
-import type { RawFrameWriter, RemotingConnection } from './connection.js';
+import type { RawFrameWriter, RemotingConnection, SocketTransfer } from './connection.js';
 
 /** Given to every handler invocation. */
 export interface RequestContext {
@@ -28,6 +28,11 @@ export interface RequestContext {
    * ignored. Returns null when no reply can be sent (see {@link reply}).
    */
   replyRaw(response: RemotingCommand, bodyLength: number): RawFrameWriter | null;
+  /**
+   * Replies with a body sent by `transfer` (sendfile from the CommitLog); see
+   * {@link RemotingConnection.beginTransferFrame}. Returns false when no reply can be sent.
+   */
+  replyTransfer(response: RemotingCommand, bodyLength: number, transfer: SocketTransfer): boolean;
 }
 
 /** Internal implementation; the connection creates one per request. */
@@ -83,6 +88,12 @@ export class RequestContextImpl implements RequestContext {
     const prepared = this.#prepare(response);
     if (prepared === null) return null;
     return this.connection.beginRawFrame(prepared, bodyLength);
+  }
+
+  replyTransfer(response: RemotingCommand, bodyLength: number, transfer: SocketTransfer): boolean {
+    const prepared = this.#prepare(response);
+    if (prepared === null) return false;
+    return this.connection.beginTransferFrame(prepared, bodyLength, transfer);
   }
 
   /** Called with the handler's return value. */

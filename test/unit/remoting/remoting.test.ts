@@ -229,6 +229,46 @@ test('raw frames: header first, body written later, later frames wait behind it'
   peer.socket.destroy();
 });
 
+test('transfer frames: the body goes straight to the socket fd, in order with other frames', async (t) => {
+  const harness = await startServer(t);
+  const TRANSFER = 1006;
+  const { writeSync } = await import('node:fs');
+  let transfers = 0;
+  harness.server.registerProcessor(TRANSFER, (request, context) => {
+    const body = Buffer.from('sent-by-the-transfer');
+    context.replyTransfer(makeResponse(request, 0), body.length, async (fd) => {
+      transfers++;
+      await sleep(20); // later frames must wait for the transfer
+      return writeSync(fd, body);
+    });
+  });
+  const peer = await rawPeer(harness.port);
+  peer.send(request(ECHO, 1, { v: 'before' }));
+  peer.send(request(TRANSFER, 2));
+  peer.send(request(ECHO, 3, { v: 'after' }));
+  const frames = [await peer.next(), await peer.next(), await peer.next()];
+  t.deepEqual(frames.map((f) => f.opaque), [1, 2, 3]);
+  t.deepEqual(frames[1]!.body, Buffer.from('sent-by-the-transfer'));
+  t.is(frames[2]!.extFields['echo'], 'after');
+  t.is(transfers, 1);
+  peer.socket.destroy();
+});
+
+test('a short transfer closes only its own connection', async (t) => {
+  const harness = await startServer(t);
+  const SHORT = 1007;
+  harness.server.registerProcessor(SHORT, (request, context) => {
+    context.replyTransfer(makeResponse(request, 0), 100, async () => 10);
+  });
+  const victim = await rawPeer(harness.port);
+  const bystander = await rawPeer(harness.port);
+  victim.send(request(SHORT, 1));
+  await victim.closed;
+  bystander.send(request(ECHO, 2, { v: 'still fine' }));
+  t.is((await bystander.next()).extFields['echo'], 'still fine');
+  bystander.socket.destroy();
+});
+
 test('idle connections are closed; connections over the limit are refused', async (t) => {
   const harness = await startServer(t, { idleTimeoutMs: 100, connectionsMax: 1 });
   const first = await rawPeer(harness.port);
