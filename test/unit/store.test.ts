@@ -75,7 +75,8 @@ test('a batch is stored as one unit and too-large messages are refused with a ty
     instanceOf: StoreError,
   });
   t.is(error?.code, 'MESSAGE_TOO_LARGE');
-  t.is(store.maxOffset('Batch', 1), 3);
+  t.true(store.waitDispatched(5000));
+  t.is(store.maxOffset('Batch', 1), 3, 'the refused message took no queue offset');
 });
 
 test('a second process-level open of the same store is refused with STORE_LOCKED', (t) => {
