@@ -140,7 +140,12 @@ export class BrokerController {
       flushCommitLogThoroughInterval: o.flushCommitLogThoroughInterval, flushIntervalConsumeQueue: o.flushIntervalConsumeQueue,
       syncFlushTimeout: o.syncFlushTimeout, maxMessageSize: o.maxMessageSize, warmMappedFile: o.warmMappedFile,
       fileReservedTime: o.fileReservedTime, deleteWhen: parseDeleteWhen(o.deleteWhen),
-      diskMaxUsedSpaceRatio: o.diskMaxUsedSpaceRatio, messageIndexEnable: o.messageIndexEnable,
+      diskMaxUsedSpaceRatio: o.diskMaxUsedSpaceRatio,
+      // RocketMQ's fixed levels (85 % clean forcibly, 90 % refuse writes) unless the configured
+      // ratio is above them; the engine requires used <= clean-forcibly <= full.
+      diskCleanForciblyRatio: Math.max(85, o.diskMaxUsedSpaceRatio),
+      diskFullRatio: Math.max(90, o.diskMaxUsedSpaceRatio),
+      messageIndexEnable: o.messageIndexEnable,
       maxHashSlotNum: o.maxHashSlotNum, maxIndexNum: o.maxIndexNum,
     };
   }
