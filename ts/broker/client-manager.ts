@@ -45,6 +45,7 @@ export class ClientManager {
   readonly #options: ClientManagerOptions;
   readonly #producers = new Map<string, Map<number, ClientChannel>>();
   readonly #consumers = new Map<string, ConsumerGroupInfo>();
+  readonly #pendingNotify = new Set<string>();
 
   constructor(options: ClientManagerOptions) {
     this.#options = options;
@@ -157,8 +158,25 @@ export class ClientManager {
     this.#notify(info);
   }
 
+  /**
+   * Schedules NOTIFY_CONSUMER_IDS_CHANGED for the group. It is sent after the current request
+   * is answered (next turn of the event loop), coalescing changes of the same turn: a Java
+   * client that gets the notification while its own heartbeat is still in flight rebalances
+   * at once, finds its heartbeat lock taken, skips the heartbeat carrying its new
+   * subscription version, and its pulls then fail SUBSCRIPTION_NOT_LATEST until its next
+   * periodic heartbeat, 30 s later.
+   */
   #notify(info: ConsumerGroupInfo): void {
-    if (!this.#options.notifyEnabled(info.groupName)) return;
+    if (!this.#options.notifyEnabled(info.groupName) || this.#pendingNotify.has(info.groupName)) return;
+    this.#pendingNotify.add(info.groupName);
+    setImmediate(() => {
+      this.#pendingNotify.delete(info.groupName);
+      const current = this.#consumers.get(info.groupName);
+      if (current !== undefined) this.#sendNotify(current);
+    });
+  }
+
+  #sendNotify(info: ConsumerGroupInfo): void {
     for (const channel of info.channels.values()) {
       const request = makeRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, { extFields: { consumerGroup: info.groupName } });
       try {

@@ -12,6 +12,7 @@ import {
 } from '../protocol/headers.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { reply, type BrokerContext } from './broker-context.js';
+import { clampLongFields } from './query-processors.js';
 
 function offsetResponse(request: RemotingCommand, offset: number): RemotingCommand {
   return makeResponse(request, ResponseCode.SUCCESS, { extFields: encodeHeader(OffsetResponseHeader, { offset }) });
@@ -44,7 +45,7 @@ function updateConsumerOffset(context: BrokerContext): RequestHandler {
 
 function searchOffset(context: BrokerContext): RequestHandler {
   return (request) => {
-    const header = decodeHeader(SearchOffsetRequestHeader, request.extFields);
+    const header = decodeHeader(SearchOffsetRequestHeader, clampLongFields(request.extFields, ['timestamp']));
     const boundary = header.boundaryType?.toLowerCase() === 'upper' ? 'upper' : 'lower';
     return offsetResponse(request, context.store.offsetByTime(header.topic, header.queueId, header.timestamp, boundary));
   };

@@ -34,9 +34,25 @@ function recordMatches(record: Buffer, topic: string, key: string, unique: boole
   return { ok, storeTimestamp: message.storeTimestamp };
 }
 
+/**
+ * Java clients send Long.MAX_VALUE as an open end time (unique-key queries do); it does not
+ * fit a JS number exactly, and any time beyond 2^53 ms means "no end" anyway.
+ */
+export function clampLongFields(extFields: Record<string, string>, names: readonly string[]): Record<string, string> {
+  const out = { ...extFields };
+  for (const name of names) {
+    const raw = out[name];
+    if (raw !== undefined && /^\d+$/.test(raw) && !Number.isSafeInteger(Number(raw))) {
+      out[name] = String(Number.MAX_SAFE_INTEGER);
+    }
+  }
+  return out;
+}
+
 function queryMessage(context: BrokerContext): RequestHandler {
   return (request, requestContext) => {
-    const header = decodeHeader(QueryMessageRequestHeader, request.extFields);
+    const extFields = clampLongFields(request.extFields, ['beginTimestamp', 'endTimestamp']);
+    const header = decodeHeader(QueryMessageRequestHeader, extFields);
     const unique = header._UNIQUE_KEY_QUERY === true;
     const maxNum = unique ? UNIQUE_KEY_QUERY_MAX : Math.max(1, Math.min(header.maxNum, QUERY_MESSAGES_MAX));
     const offsets = context.store.queryByKey(header.topic, header.key, maxNum, header.beginTimestamp, header.endTimestamp);
