@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { RequestCode } from '../protocol/codes.js';
+import type { CloseReason } from '../remoting/connection.js';
 import { RemotingServer } from '../remoting/server.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { MessageStore } from '../store/index.js';
@@ -44,6 +45,15 @@ export interface BrokerAddress {
   vipPort: number | undefined;
 }
 
+/** What onConnectionClosed reports. */
+export interface ConnectionClosedInfo {
+  remoteAddress: string;
+  /** Why: `remote`, `idle`, `write-queue-overflow` (the client stopped reading), ... */
+  reason: CloseReason;
+  /** Bytes still queued for the client when it closed. */
+  pendingWriteBytes: number;
+}
+
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export class BrokerController {
@@ -58,6 +68,7 @@ export class BrokerController {
   #store: MessageStore | undefined;
   #pull: PullMessageProcessor | undefined;
   #registrar: NameServerRegistrar | undefined;
+  readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
   #vipPort: number | undefined;
@@ -94,6 +105,17 @@ export class BrokerController {
   get store(): MessageStore {
     if (this.#store === undefined) throw new BrokerError('BROKER_STATE', 'the broker is not started');
     return this.#store;
+  }
+
+  /** Calls `listener` whenever a client connection closes (monitoring and tests). */
+  onConnectionClosed(listener: (info: ConnectionClosedInfo) => void): () => void {
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
+  }
+
+  /** Open client connections on both ports. */
+  get connectionCount(): number {
+    return this.#servers.reduce((sum, server) => sum + server.connections.size, 0);
   }
 
   /** Pulls parked by long polling right now. */
@@ -182,9 +204,11 @@ export class BrokerController {
         inflightRequestsMax: o.maxInFlightRequestsPerConnection, logger: this.#logger,
       });
       for (const [code, handler] of handlers) server.registerProcessor(code, handler);
-      server.onClose((connection) => {
+      server.onClose((connection, info) => {
         this.#pull?.hold.dropConnection(connection.id);
         this.clients.connectionClosed(connection);
+        const closed = { remoteAddress: connection.remoteAddress, reason: info.reason, pendingWriteBytes: info.pendingWriteBytes };
+        for (const listener of this.#closeListeners) listener(closed);
       });
       this.#servers.push(server);
       const bound = await server.listen(o.listenHost, port);

@@ -1,7 +1,7 @@
 // Public surface of ts/broker: the broker controller and its options.
 
 export { BrokerController } from './broker-controller.js';
-export type { BrokerAddress } from './broker-controller.js';
+export type { BrokerAddress, ConnectionClosedInfo } from './broker-controller.js';
 export { resolveBrokerOptions } from './broker-options.js';
 export type { BrokerOptions, ResolvedBrokerOptions } from './broker-options.js';
 export { BrokerError } from './errors.js';

@@ -92,7 +92,8 @@ export function routeRetryMessage(
   return message;
 }
 
-function storeErrorResponse(request: RemotingCommand, error: unknown, context: BrokerContext): RemotingCommand {
+/** The response to a failed append or flush: store errors map to RocketMQ's put-status codes. */
+export function storeErrorResponse(request: RemotingCommand, error: unknown, context: BrokerContext): RemotingCommand {
   if (error instanceof StoreError) {
     switch (error.code) {
       case 'DISK_FULL':
