@@ -3,6 +3,7 @@
 //   ts/remoting: may import protocol and common, never server-only code (namesrv, broker, store),
 //   because the SDK builds on it.
 //   ts/namesrv: protocol, common, remoting only.
+//   ts/broker: protocol, common, remoting, store, config (never namesrv: they talk over the wire).
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -41,6 +42,10 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
   'ts/namesrv': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/namesrv'],
     builtins: ['node:fs', 'node:fs/promises', 'node:path'],
+  },
+  'ts/broker': {
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/store', 'ts/config', 'ts/broker'],
+    builtins: ['node:fs', 'node:path'],
   },
 };
 

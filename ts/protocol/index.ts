@@ -53,8 +53,16 @@ export { parseLenientJson, quoteBareIntegerKeys } from './lenient-json.js';
 export {
   encodeTopicRouteData, decodeTopicRouteData, encodeRegisterBrokerBody, decodeRegisterBrokerBody,
   encodeDataVersion, decodeDataVersion, dataVersionFromJson, dataVersionEquals, encodeClusterInfo, decodeClusterInfo,
-  encodeKVTable, decodeKVTable, encodeTopicList, decodeTopicList,
+  encodeKVTable, decodeKVTable, encodeTopicList, decodeTopicList, topicConfigFromJson, topicConfigToJson,
 } from './namesrv-bodies.js';
 export type {
   DataVersion, TopicConfig, RegisterBrokerBody, QueueData, BrokerData, TopicRouteData, ClusterInfo,
 } from './namesrv-bodies.js';
+export {
+  decodeHeartbeatData, encodeHeartbeatData, decodeLockBatchRequestBody, encodeLockBatchRequestBody,
+  encodeLockBatchResponseBody, decodeLockBatchResponseBody, encodeConsumerIdList, decodeConsumerIdList,
+  encodeTopicConfigSerializeWrapper, javaStringHashCode,
+} from './broker-bodies.js';
+export type {
+  SubscriptionData, ConsumerData, HeartbeatData, MessageQueueRef, LockBatchRequestBody,
+} from './broker-bodies.js';

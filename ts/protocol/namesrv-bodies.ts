@@ -119,7 +119,8 @@ export function dataVersionEquals(left: DataVersion, right: DataVersion): boolea
     && left.timestamp === right.timestamp;
 }
 
-function topicConfigFromJson(name: string, value: unknown, path: string): TopicConfig {
+/** Decodes one TopicConfig object (already parsed); missing fields take Java's defaults. */
+export function topicConfigFromJson(name: string, value: unknown, path: string): TopicConfig {
   const object = asObject(value, path);
   // Missing fields take Java TopicConfig's defaults.
   const attributes = object['attributes'];
@@ -158,7 +159,8 @@ export function decodeRegisterBrokerBody(body: Buffer | string): RegisterBrokerB
   return { topicConfigSerializeWrapper: { topicConfigTable, dataVersion }, filterServerList };
 }
 
-function topicConfigJson(config: TopicConfig): JsonObject {
+/** One TopicConfig as a JSON object, keys in fastjson's order. */
+export function topicConfigToJson(config: TopicConfig): JsonObject {
   return {
     attributes: config.attributes,
     order: config.order,
@@ -175,7 +177,7 @@ function topicConfigJson(config: TopicConfig): JsonObject {
 export function encodeRegisterBrokerBody(body: RegisterBrokerBody): Buffer {
   const table: JsonObject = {};
   for (const [name, config] of Object.entries(body.topicConfigSerializeWrapper.topicConfigTable)) {
-    table[name] = topicConfigJson(config);
+    table[name] = topicConfigToJson(config);
   }
   const json = {
     filterServerList: body.filterServerList,

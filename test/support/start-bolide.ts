@@ -1,0 +1,48 @@
+// Entry script: starts a Bolide NameServer and broker in this process (a child of the test),
+// prints one JSON line `{"namesrvAddr":…,"brokerAddr":…,"brokerName":…}` on stdout when both
+// are up, and shuts down cleanly on SIGTERM/SIGINT or when stdin closes (the parent died).
+//
+//   node --import=tsx test/support/start-bolide.ts --storePathRootDir=/tmp/x [--key=value ...]
+//
+// `--key=value` arguments are broker.conf keys (validated by the broker config schema).
+import { brokerConfigSchema, ignoredBrokerKeys, type BrokerConfig } from '../../ts/config/broker-config.js';
+import { loadConfig, parseOverrides } from '../../ts/config/conf-file.js';
+import { createLogger } from '../../ts/common/index.js';
+import { BrokerController } from '../../ts/broker/index.js';
+import { NameServer } from '../../ts/namesrv/index.js';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const { config: full } = loadConfig<BrokerConfig>(brokerConfigSchema, ignoredBrokerKeys, { args });
+  // Only the keys given override this script's test-sized defaults (not the schema defaults).
+  const given = new Set(parseOverrides(args).entries.map((entry) => entry.key));
+  const config = Object.fromEntries(Object.entries(full).filter(([key]) => given.has(key))) as Partial<BrokerConfig>;
+  const namesrv = new NameServer({ logger: createLogger('namesrv', 'warn') });
+  const { port: namesrvPort } = await namesrv.start({ host: '127.0.0.1', port: 0 });
+  const namesrvAddr = `127.0.0.1:${namesrvPort}`;
+  const broker = new BrokerController({
+    listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', listenPort: 0,
+    mappedFileSizeCommitLog: 64 * 1024 * 1024, maxHashSlotNum: 50_000, maxIndexNum: 200_000,
+    ...config, namesrvAddr: [namesrvAddr], logger: createLogger('broker', 'warn'),
+  });
+  await broker.start();
+  process.stdout.write(`${JSON.stringify({ namesrvAddr, brokerAddr: broker.brokerAddr, brokerName: broker.options.brokerName })}\n`);
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await broker.shutdown();
+    await namesrv.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  process.stdin.on('end', () => void stop());
+  process.stdin.on('close', () => void stop());
+  process.stdin.resume();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`start-bolide failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

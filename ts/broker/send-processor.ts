@@ -1,0 +1,212 @@
+// SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320).
+//
+// Checks follow RocketMQ's msgCheck: broker and topic permissions, topic name, reserved
+// topics, auto-creation from the template topic, queue id range, body and properties sizes.
+// The append itself is synchronous (a copy into the mapped CommitLog); with SYNC_FLUSH the
+// reply waits for the group commit unless the message says WAIT=false. Store errors become
+// RocketMQ response codes; nothing a producer sends can throw out of here.
+
+import { errorMessage } from '../common/errors.js';
+import { decodeBatch } from '../protocol/batch.js';
+import { Perm, RequestCode, ResponseCode } from '../protocol/codes.js';
+import { makeResponse, type RemotingCommand } from '../protocol/command.js';
+import { encodeHeader } from '../protocol/header-schema.js';
+import { SendMessageResponseHeader, type SendMessageRequestHeader } from '../protocol/headers.js';
+import { decodeProperties, encodeProperties, MessageProperty } from '../protocol/properties.js';
+import { decodeSendMessageHeader } from '../protocol/send-header.js';
+import type { RequestHandler } from '../remoting/processor-table.js';
+import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
+import { reply, type BrokerContext } from './broker-context.js';
+import {
+  NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
+} from './topic-config-manager.js';
+import type { TopicConfig } from '../protocol/namesrv-bodies.js';
+
+/** Properties strings are stored with a 2-byte length (RocketMQ: Short.MAX_VALUE). */
+export const PROPERTIES_BYTES_MAX = 32_767;
+
+/** A send that passed the checks: where to store it. */
+interface SendTarget {
+  topic: TopicConfig;
+  queueId: number;
+}
+
+/** Splits "ip:port" (IPv6 in brackets or bare) into the born host and port. */
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  let host = colon > 0 ? address.slice(0, colon) : address;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
+  const port = colon > 0 ? Number(address.slice(colon + 1)) : 0;
+  return { host, port: Number.isInteger(port) ? port : 0 };
+}
+
+function checkTopic(context: BrokerContext, request: RemotingCommand, header: SendMessageRequestHeader):
+  SendTarget | RemotingCommand {
+  if ((context.options.brokerPermission & Perm.WRITE) === 0) {
+    return reply(request, ResponseCode.NO_PERMISSION, `the broker[${context.options.brokerIP1}] sending message is forbidden`);
+  }
+  const problem = topicNameProblem(header.topic);
+  if (problem !== null) return reply(request, ResponseCode.SYSTEM_ERROR, problem);
+  if (header.topic === SystemTopic.AUTO_CREATE) {
+    return reply(request, ResponseCode.SYSTEM_ERROR, `the topic[${header.topic}] is conflict with system topic.`);
+  }
+  if (NOT_ALLOWED_SEND_TOPICS.has(header.topic)) {
+    return reply(request, ResponseCode.NO_PERMISSION, `Sending message to topic[${header.topic}] is forbidden.`);
+  }
+  let topic = context.topics.get(header.topic);
+  if (topic === undefined) {
+    const isRetry = header.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX);
+    topic = isRetry
+      ? context.topics.createRetryTopic(header.topic.slice(RETRY_GROUP_TOPIC_PREFIX.length))
+      : context.topics.createInSendMessage(header.topic, header.defaultTopic, header.defaultTopicQueueNums);
+  }
+  if (topic === undefined) {
+    return reply(request, ResponseCode.TOPIC_NOT_EXIST, `topic[${header.topic}] not exist, apply first please!`);
+  }
+  if ((topic.perm & Perm.WRITE) === 0) {
+    return reply(request, ResponseCode.NO_PERMISSION, `the topic[${header.topic}] sending message is forbidden`);
+  }
+  const queueLimit = Math.max(topic.readQueueNums, topic.writeQueueNums);
+  let queueId = header.queueId;
+  // A negative queue id lets the broker choose (RocketMQ picks a random writable queue).
+  if (queueId < 0) queueId = Math.floor(Math.random() * Math.max(1, topic.writeQueueNums));
+  if (queueId >= queueLimit) {
+    const remark = `request queueId[${queueId}] is illegal, topic:[${header.topic}] `
+      + `topicConfig.writeQueueNums:[${topic.writeQueueNums}] producer:[${header.producerGroup}]`;
+    return reply(request, ResponseCode.INVALID_PARAMETER, remark);
+  }
+  return { topic, queueId };
+}
+
+/**
+ * Where a send to a retry topic is stored. RocketMQ moves a `%RETRY%` message whose
+ * reconsumeTimes exceeds the group's limit to `%DLQ%<group>`; that move is part of the
+ * retry/DLQ work (issue 5). Until then every message is stored where it was sent.
+ */
+export function routeRetryMessage(
+  _context: BrokerContext,
+  _header: SendMessageRequestHeader,
+  message: AppendMessage,
+): AppendMessage {
+  return message;
+}
+
+/** The response to a failed append or flush: store errors map to RocketMQ's put-status codes. */
+export function storeErrorResponse(request: RemotingCommand, error: unknown, context: BrokerContext): RemotingCommand {
+  if (error instanceof StoreError) {
+    switch (error.code) {
+      case 'DISK_FULL':
+        return reply(request, ResponseCode.SERVICE_NOT_AVAILABLE,
+          `service not available now: the broker's disk is full (${error.message}); free space or add a broker`);
+      case 'MESSAGE_TOO_LARGE':
+      case 'PROPERTIES_TOO_LARGE':
+      case 'TOPIC_TOO_LONG':
+      case 'INVALID_ARGUMENT':
+        return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${error.message}`);
+      case 'CLOSED':
+        return reply(request, ResponseCode.SERVICE_NOT_AVAILABLE, 'the broker is shutting down');
+      default:
+        break;
+    }
+  }
+  context.logger.error('append failed', { error: errorMessage(error) });
+  return reply(request, ResponseCode.SYSTEM_ERROR, `append failed: ${errorMessage(error)}`);
+}
+
+function sizeProblem(context: BrokerContext, body: Buffer, properties: Buffer): string | null {
+  if (body.length > context.options.maxMessageSize) {
+    return `the message body size ${body.length} is over the limit ${context.options.maxMessageSize}`;
+  }
+  if (properties.length > PROPERTIES_BYTES_MAX) {
+    return `the message properties length ${properties.length} is over the limit ${PROPERTIES_BYTES_MAX}`;
+  }
+  return null;
+}
+
+/** Builds the records of a request (one, or one per batch entry). Returns a remark on bad input. */
+function buildMessages(context: BrokerContext, request: RemotingCommand, header: SendMessageRequestHeader,
+  target: SendTarget, born: { host: string; port: number }): { messages: AppendMessage[]; uniqKeys: string[] } | string {
+  const base = {
+    topic: target.topic.topicName, queueId: target.queueId, sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp,
+    bornHost: born.host, bornPort: born.port, reconsumeTimes: header.reconsumeTimes ?? 0,
+  };
+  const body = request.body ?? Buffer.alloc(0);
+  if (request.code !== RequestCode.SEND_BATCH_MESSAGE) {
+    const propertiesText = header.properties ?? '';
+    const properties = Buffer.from(propertiesText, 'utf8');
+    const problem = sizeProblem(context, body, properties);
+    if (problem !== null) return problem;
+    const uniq = decodeProperties(propertiesText)[MessageProperty.UNIQ_KEY];
+    const message = routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag });
+    return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq] };
+  }
+  const messages: AppendMessage[] = [];
+  const uniqKeys: string[] = [];
+  // The batch's own properties (5.x clients put the batch's UNIQ_KEY there) are not copied
+  // into the inner messages: each inner message keeps its own UNIQ_KEY, as 4.9 brokers did.
+  for (const entry of decodeBatch(body)) {
+    const properties = Buffer.from(encodeProperties(entry.properties), 'utf8');
+    const problem = sizeProblem(context, entry.body, properties);
+    if (problem !== null) return problem;
+    const uniq = entry.properties[MessageProperty.UNIQ_KEY];
+    if (uniq !== undefined) uniqKeys.push(uniq);
+    messages.push(routeRetryMessage(context, header, { ...base, body: entry.body, properties, flag: entry.flag }));
+  }
+  if (messages.length === 0) return 'the batch is empty';
+  return { messages, uniqKeys };
+}
+
+function successResponse(request: RemotingCommand, results: AppendResult[], queueId: number, uniqKeys: string[],
+  code: number = ResponseCode.SUCCESS): RemotingCommand {
+  const first = results[0] as AppendResult;
+  const extFields = encodeHeader(SendMessageResponseHeader, {
+    msgId: results.map((result) => result.msgId).join(','),
+    queueId,
+    queueOffset: first.queueOffset,
+    ...(uniqKeys.length > 0 ? { transactionId: uniqKeys.join(',') } : {}),
+    MSG_REGION: 'DefaultRegion',
+    TRACE_ON: 'true',
+  });
+  return makeResponse(request, code, { extFields });
+}
+
+async function handleSend(context: BrokerContext, request: RemotingCommand,
+  connectionAddress: string): Promise<RemotingCommand> {
+  const header = decodeSendMessageHeader(request.code, request.extFields);
+  const target = checkTopic(context, request, header);
+  if (!('topic' in target && 'queueId' in target)) return target;
+  let built;
+  try {
+    built = buildMessages(context, request, header, target, splitAddress(connectionAddress));
+  } catch (error) {
+    return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);
+  }
+  if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
+  let results: AppendResult[];
+  try {
+    results = built.messages.length === 1
+      ? [context.store.append(built.messages[0] as AppendMessage)]
+      : context.store.appendBatch(built.messages);
+  } catch (error) {
+    return storeErrorResponse(request, error, context);
+  }
+  const last = results[results.length - 1] as AppendResult;
+  const wait = decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false';
+  if (context.store.flushDiskType === 'SYNC_FLUSH' && wait) {
+    try {
+      await context.store.waitFlushed(last.endOffset);
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') {
+        return successResponse(request, results, target.queueId, built.uniqKeys, ResponseCode.FLUSH_DISK_TIMEOUT);
+      }
+      return storeErrorResponse(request, error, context);
+    }
+  }
+  return successResponse(request, results, target.queueId, built.uniqKeys);
+}
+
+/** The send handler (all three codes). */
+export function sendProcessor(context: BrokerContext): RequestHandler {
+  return (request, requestContext) => handleSend(context, request, requestContext.connection.remoteAddress);
+}
