@@ -90,7 +90,8 @@ test('a byte flipped in the unchecked tail is detected at recovery and never ser
   const name = segments.find((s) => Number(s) === Math.floor(victim.physicalOffset / segmentSize) * segmentSize)!;
   const path = join(dir, 'commitlog', name);
   const bytes = readFileSync(path);
-  bytes[(victim.physicalOffset % segmentSize) + 90] ^= 0xff;
+  const flipAt = (victim.physicalOffset % segmentSize) + 90;
+  bytes[flipAt] = bytes[flipAt]! ^ 0xff;
   writeFileSync(path, bytes);
   writeFileSync(join(dir, 'checkpoint'), Buffer.alloc(0)); // force verification from the start
   const store = MessageStore.open({ storePathRootDir: dir, ...OPTIONS });
