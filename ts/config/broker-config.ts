@@ -49,6 +49,8 @@ export interface BrokerConfig {
   connectionWriteBufferMax: number;
   maxInFlightRequestsPerConnection: number;
   maxPendingLongPolls: number;
+  /** Bolide: pull responses at least this large go out by sendfile, smaller ones by writev. */
+  pullSendfileMinBytes: number;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -95,6 +97,10 @@ export const brokerConfigSchema: ConfigSchema = {
   connectionWriteBufferMax: { type: 'int', default: 64 * 1024 * 1024, min: 65536, description: 'Bolide: bytes queued to one slow client before it is disconnected' },
   maxInFlightRequestsPerConnection: { type: 'int', default: 1024, min: 1, description: 'Bolide: requests in progress per connection before SYSTEM_BUSY' },
   maxPendingLongPolls: { type: 'int', default: 100_000, min: 1, description: 'Bolide: parked pulls before new ones are answered at once' },
+  pullSendfileMinBytes: {
+    type: 'long', default: 256 * 1024, min: 0,
+    description: 'Bolide: pull responses of at least this many bytes are sent with sendfile, smaller ones with writev of Buffers over the mapping (see bench/store)',
+  },
 };
 
 /** RocketMQ broker keys Bolide accepts and ignores (with a warning). */
