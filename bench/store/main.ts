@@ -2,7 +2,7 @@
 // run on the same disk, as a ratio. Figures, not pass/fail.
 //
 //   npm run bench:store            (about a minute; writes ~1.5 GiB under $BENCH_DIR or /tmp)
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -194,6 +194,69 @@ async function deliver(store: MessageStore, mode: 'sendfile' | 'writev', perPull
   return mb(sent) / seconds;
 }
 
+function rssFileMiB(): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const match = /RssFile:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** Write ~256 MiB through 64 MiB segments; report the process's mapped file pages after. */
+function rssAfterWrites(releaseColdSegments: boolean): number {
+  const store = openStore({ mappedFileSizeCommitLog: 64 << 20, releaseColdSegments });
+  const body = Buffer.alloc(1024, 0x64);
+  for (let i = 0; i < 250_000; i++) store.append({ topic: 'RssTopic', queueId: 0, body, properties: PROPS });
+  store.flushAll();
+  const rss = rssFileMiB();
+  store.close();
+  return rss;
+}
+
+/** Catch-up read of old segments with the page cache dropped, with and without read-ahead. */
+function catchUpRead(readAhead: boolean, dir: string): { mbps: number } | null {
+  const store = openStore({ storePathRootDir: dir, mappedFileSizeCommitLog: 64 << 20, catchUpReadAhead: readAhead });
+  if (!dropPageCache()) {
+    store.close();
+    return null;
+  }
+  const result = readAll(store);
+  store.close();
+  return { mbps: result.mbps };
+}
+
+function warmAppend(warm: boolean): number {
+  const store = openStore({ mappedFileSizeCommitLog: 256 << 20, warmMappedFile: warm });
+  const body = Buffer.alloc(1024, 0x65);
+  const start = performance.now();
+  for (let i = 0; i < 200_000; i++) store.append({ topic: 'WarmTopic', queueId: 0, body, properties: PROPS });
+  const rate = 200_000 / ((performance.now() - start) / 1000);
+  store.close();
+  return rate;
+}
+
+async function pageCacheTuning(): Promise<void> {
+  console.log('## Page-cache tuning (madvise), each beside the same run with it off');
+  const released = rssAfterWrites(true);
+  const kept = rssAfterWrites(false);
+  line('RssFile after 250 MiB, DONTNEED cold segments', `${fmt(released)} MiB`, `${fmt(kept)} MiB without`, released / kept);
+  const dir = join(root, 'catch-up');
+  const filler = openStore({ storePathRootDir: dir, mappedFileSizeCommitLog: 64 << 20 });
+  const body = Buffer.alloc(1024, 0x66);
+  for (let i = 0; i < 250_000; i++) filler.append({ topic: 'ReadTopic', queueId: 0, body, properties: PROPS });
+  filler.flushAll();
+  filler.waitDispatched(60_000);
+  filler.close();
+  const without = catchUpRead(false, dir);
+  const withAhead = catchUpRead(true, dir);
+  if (without && withAhead) {
+    line('cold catch-up read, WILLNEED read-ahead', `${fmt(withAhead.mbps)} MB/s`, `${fmt(without.mbps)} MB/s without`, withAhead.mbps / without.mbps);
+  } else {
+    console.log('cold catch-up read: not measured (cannot drop the page cache here)');
+  }
+  const cold = warmAppend(false);
+  const warm = warmAppend(true);
+  line('append 1 KiB, warmMappedFile (pre-touch)', `${fmt(warm)} msg/s`, `${fmt(cold)} msg/s without`, warm / cold);
+}
+
 async function main(): Promise<void> {
   console.log(`# bolide storage bench (node ${process.version}, store under ${root})`);
   console.log('## ASYNC_FLUSH appends from JS vs raw sequential write of the same bytes');
@@ -239,6 +302,7 @@ async function main(): Promise<void> {
     line(`deliver ${perPull}-record pulls (~${perPull} KiB): sendfile`, `${fmt(zeroCopy)} MB/s`, `${fmt(writev)} MB/s writev`, zeroCopy / writev);
   }
   reopened.close();
+  await pageCacheTuning();
 }
 
 await main();

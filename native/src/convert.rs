@@ -60,6 +60,10 @@ pub struct StoreOptions {
     pub message_index_enable: Option<bool>,
     pub max_hash_slot_num: Option<u32>,
     pub max_index_num: Option<u32>,
+    /// Bolide: MADV_WILLNEED ahead of readers catching up in older segments (default true).
+    pub catch_up_read_ahead: Option<bool>,
+    /// Bolide: MADV_DONTNEED on segments the writer left behind (default true).
+    pub release_cold_segments: Option<bool>,
 }
 
 pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
@@ -117,6 +121,12 @@ pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
     }
     if let Some(entries) = options.max_index_num {
         config.max_index_num = entries;
+    }
+    if let Some(enable) = options.catch_up_read_ahead {
+        config.catch_up_read_ahead = enable;
+    }
+    if let Some(enable) = options.release_cold_segments {
+        config.release_cold_segments = enable;
     }
     config.validate().map_err(store_error)?;
     Ok(config)

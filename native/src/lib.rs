@@ -135,6 +135,13 @@ impl NativeStore {
         Ok(result.physical_offset as f64)
     }
 
+    /// SYNC_FLUSH: start a group commit of everything appended so far (call once per burst).
+    #[napi]
+    pub fn request_flush(&self) -> Result<(), ErrorCode> {
+        self.store()?.request_flush();
+        Ok(())
+    }
+
     /// Append messages as one unit (a SEND_BATCH_MESSAGE): all or none.
     #[napi]
     pub fn append_batch(&self, messages: Vec<AppendMessage>) -> Result<Vec<AppendOutcome>, ErrorCode> {

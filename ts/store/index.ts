@@ -39,6 +39,10 @@ export interface StoreOptions {
   messageIndexEnable?: boolean;
   maxHashSlotNum?: number;
   maxIndexNum?: number;
+  /** Bolide: MADV_WILLNEED ahead of readers catching up in older segments (default true). */
+  catchUpReadAhead?: boolean;
+  /** Bolide: MADV_DONTNEED on segments the writer left behind (default true). */
+  releaseColdSegments?: boolean;
 }
 
 export interface AppendMessage {
@@ -122,6 +126,7 @@ export class MessageStore {
   #storeHostHex = packHost('127.0.0.1', 10911).toString('hex').toUpperCase();
   readonly flushDiskType: FlushDiskType;
   #closed = false;
+  #groupCommitScheduled = false;
   /** Drops Buffers of segments retention removed, so their disk space can be released. */
   readonly #pruneTimer: NodeJS.Timeout;
 
@@ -161,7 +166,7 @@ export class MessageStore {
         message.sysFlag ?? 0,
         message.flag ?? 0,
         message.bornTimestamp ?? Date.now(),
-        message.bornHostPacked ?? packHost(message.bornHost ?? '127.0.0.1', message.bornPort ?? 0),
+        message.bornHostPacked ?? cachedPackHost(message.bornHost ?? '127.0.0.1', message.bornPort ?? 0),
         message.reconsumeTimes ?? 0,
         message.preparedTransactionOffset ?? 0,
         message.body,
@@ -169,15 +174,7 @@ export class MessageStore {
         out,
       ),
     );
-    const size = out[2]!;
-    return {
-      physicalOffset,
-      size,
-      queueOffset: out[0]!,
-      storeTimestamp: out[1]!,
-      msgId: this.#storeHostHex + physicalOffset.toString(16).toUpperCase().padStart(16, '0'),
-      endOffset: physicalOffset + size,
-    };
+    return new StoredRecord(physicalOffset, out[2]!, out[0]!, out[1]!, this.#storeHostHex);
   }
 
   /** Append messages as one unit (all or none), with consecutive queue offsets. */
@@ -192,7 +189,28 @@ export class MessageStore {
    */
   waitFlushed(endOffset: number, timeoutMs = this.#syncFlushTimeout): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreError('CLOSED', 'the store is closed'));
-    return this.#flushWaiters.wait(endOffset, timeoutMs);
+    const waiting = this.#flushWaiters.wait(endOffset, timeoutMs);
+    this.#requestGroupCommit();
+    return waiting;
+  }
+
+  /**
+   * One group-commit request per burst of appends: deferred to a microtask, so every append
+   * made in the same turn of the event loop (a socket read carrying many sends, or the
+   * continuations of waiters a flush just released) is covered by the same fsync.
+   */
+  #requestGroupCommit(): void {
+    if (this.#groupCommitScheduled || this.flushDiskType !== 'SYNC_FLUSH') return;
+    this.#groupCommitScheduled = true;
+    queueMicrotask(() => {
+      this.#groupCommitScheduled = false;
+      if (this.#closed) return;
+      try {
+        this.#native.requestFlush();
+      } catch {
+        // Closed concurrently: the waiters are rejected by close().
+      }
+    });
   }
 
   get pendingFlushWaiters(): number {
@@ -379,6 +397,39 @@ function toNative(message: AppendMessage): Binding.AppendMessage {
     body: message.body,
     properties: message.properties,
   };
+}
+
+/** The result of an append; the offset msg id is formatted only when asked for. */
+class StoredRecord implements AppendResult {
+  constructor(
+    readonly physicalOffset: number,
+    readonly size: number,
+    readonly queueOffset: number,
+    readonly storeTimestamp: number,
+    readonly storeHostHex: string,
+  ) {}
+
+  get msgId(): string {
+    return this.storeHostHex + this.physicalOffset.toString(16).toUpperCase().padStart(16, '0');
+  }
+
+  get endOffset(): number {
+    return this.physicalOffset + this.size;
+  }
+}
+
+const packedHosts = new Map<string, Buffer>();
+
+/** packHost with a small cache: senders reuse a handful of addresses. */
+function cachedPackHost(host: string, port: number): Buffer {
+  const key = `${host}:${port}`;
+  let packed = packedHosts.get(key);
+  if (packed === undefined) {
+    if (packedHosts.size >= 4096) packedHosts.clear();
+    packed = packHost(host, port);
+    packedHosts.set(key, packed);
+  }
+  return packed;
 }
 
 /**

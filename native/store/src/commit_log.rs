@@ -71,6 +71,7 @@ pub struct CommitLog {
     flushed_position: AtomicU64,
     allocator: SegmentAllocator,
     stats: Arc<StoreStats>,
+    release_cold_segments: bool,
 }
 
 impl CommitLog {
@@ -100,6 +101,7 @@ impl CommitLog {
             flushed_position: AtomicU64::new(0),
             allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, warm, stats.clone()),
             stats,
+            release_cold_segments: true,
         })
     }
 
@@ -124,6 +126,11 @@ impl CommitLog {
     pub fn min_offset(&self) -> u64 {
         let segments = self.segments.read().expect("segment list lock");
         segments.first().map_or_else(|| self.write_position(), |s| s.file_from_offset())
+    }
+
+    /// See `StoreConfig::release_cold_segments`.
+    pub fn set_release_cold_segments(&mut self, release: bool) {
+        self.release_cold_segments = release;
     }
 
     pub fn set_store_host(&self, host: SocketAddr) {
@@ -289,6 +296,11 @@ impl CommitLog {
             let mut segments = self.segments.write().expect("segment list lock");
             if let Some(last) = segments.last() {
                 debug_assert_eq!(last.file_from_offset() + self.segment_size, from);
+            }
+            // The segment two back is cold for the writer: unmap its pages from this process
+            // (they stay in the page cache, and a reader faults them back in if it needs them).
+            if self.release_cold_segments && segments.len() >= 2 {
+                segments[segments.len() - 2].advise_dont_need();
             }
             segments.push(segment.clone());
         }

@@ -50,6 +50,11 @@ pub struct StoreConfig {
     pub max_index_num: u32,
     /// Open ConsumeQueue file handles kept in the LRU.
     pub consume_queue_open_files_max: usize,
+    /// Bolide: MADV_WILLNEED ahead of a reader that is catching up in an older segment.
+    pub catch_up_read_ahead: bool,
+    /// Bolide: MADV_DONTNEED on segments the writer has left behind (two back), so the
+    /// process does not keep their pages mapped (RssFile); the page cache keeps them.
+    pub release_cold_segments: bool,
 }
 
 impl StoreConfig {
@@ -75,6 +80,8 @@ impl StoreConfig {
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
             consume_queue_open_files_max: 1024,
+            catch_up_read_ahead: true,
+            release_cold_segments: true,
         }
     }
 

@@ -159,6 +159,7 @@ impl MessageStore {
                 None => found_null += 1,
             }
         }
+        self.read_ahead_if_catching_up(&result.messages);
         result.next_begin_offset = offset + scanned;
         result.status = if !result.messages.is_empty() {
             GetMessageStatus::Found
@@ -168,6 +169,23 @@ impl MessageStore {
             GetMessageStatus::NoMatchedMessage
         };
         Ok(result)
+    }
+
+    /// A reader in an older segment than the write head is catching up: its next pages are
+    /// probably not in memory, so ask the kernel to start reading them now (MADV_WILLNEED),
+    /// overlapping the disk read with sending this batch.
+    fn read_ahead_if_catching_up(&self, messages: &[MessageSlice]) {
+        const READ_AHEAD_BYTES: usize = 4 << 20;
+        let Some(last) = messages.last() else { return };
+        if !self.config.catch_up_read_ahead {
+            return;
+        }
+        let head = self.commit_log.write_position();
+        let segment_size = self.commit_log.segment_size();
+        if last.segment.file_from_offset() + segment_size > head {
+            return; // reading in the write head's segment: those pages are hot
+        }
+        last.segment.advise_will_need(last.pos + last.len, READ_AHEAD_BYTES);
     }
 
     /// The record at a physical offset (VIEW_MESSAGE_BY_ID).

@@ -73,13 +73,15 @@ impl MessageStore {
         let checkpoint = control.read_checkpoint();
         control.mark_running()?;
         let stats = Arc::new(StoreStats::default());
-        let commit_log = Arc::new(CommitLog::open(
+        let mut commit_log = CommitLog::open(
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             config.max_message_size,
             config.warm_mapped_file,
             stats.clone(),
-        )?);
+        )?;
+        commit_log.set_release_cold_segments(config.release_cold_segments);
+        let commit_log = Arc::new(commit_log);
         let consume_queues = Arc::new(ConsumeQueueStore::open(
             config.consume_queue_dir(),
             ConsumeQueueConfig {
@@ -165,9 +167,16 @@ impl MessageStore {
         self.check_open()?;
         self.clean.check_writable()?;
         let results = self.commit_log.append(messages, now_ms())?;
-        self.flush.request();
         self.dispatcher.wake();
         Ok(results)
+    }
+
+    /// SYNC_FLUSH: start a group commit of everything appended so far. Callers that append in
+    /// bursts (the JS side, once per event-loop turn) call this once per burst, so one fsync
+    /// covers the whole burst instead of the first append alone. The flusher also syncs on its
+    /// own every 10 ms when there is unflushed data.
+    pub fn request_flush(&self) {
+        self.flush.request();
     }
 
     /// Slave side of replication: see `CommitLog::append_raw`.

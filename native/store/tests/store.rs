@@ -308,3 +308,68 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+
+#[test]
+fn replaying_a_masters_raw_range_yields_identical_commit_log_and_consume_queues() {
+    let (master_dir, slave_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = MessageStore::open(config(master_dir.path())).unwrap();
+    let slave = MessageStore::open(config(slave_dir.path())).unwrap();
+    append_numbered(&master, 0, 700);
+    assert!(master.wait_dispatched(Duration::from_secs(5)));
+    // Ship in chunks that split records, as the HA protocol does (32 KiB batches).
+    let mut received = 0;
+    while received < master.commit_log_max_offset() {
+        let chunk = master.read_replication_range(received, 5000).unwrap();
+        received = slave.append_replicated(received, &chunk).unwrap();
+    }
+    assert!(slave.wait_dispatched(Duration::from_secs(5)));
+    assert_eq!(slave.commit_log_max_offset(), master.commit_log_max_offset());
+    let mut offset = 0;
+    while offset < master.commit_log_max_offset() {
+        let ours = master.read_replication_range(offset, 1 << 20).unwrap();
+        let theirs = slave.read_replication_range(offset, 1 << 20).unwrap();
+        assert_eq!(ours, theirs, "CommitLog bytes differ at {offset}");
+        offset += ours.len() as u64;
+    }
+    for queue_id in 0..4 {
+        assert_eq!(slave.max_offset_in_queue("TopicTest", queue_id), master.max_offset_in_queue("TopicTest", queue_id));
+        let entries = |store: &MessageStore| {
+            let request = GetMessageRequest { topic: "TopicTest", queue_id, offset: 0, max_messages: 1000, max_bytes: 64 << 20, tag_codes: None };
+            store.get_messages(&request).unwrap().messages.iter().map(|m| (m.physical_offset, m.len, m.tags_code)).collect::<Vec<_>>()
+        };
+        assert_eq!(entries(&slave), entries(&master), "ConsumeQueue {queue_id} differs");
+    }
+    assert_eq!(slave.query_by_key("TopicTest", "key-321", 4, 0, i64::MAX).unwrap(), master.query_by_key("TopicTest", "key-321", 4, 0, i64::MAX).unwrap());
+}
+
+/// 10,000 topics x 8 queues: more ConsumeQueues than vm.max_map_count (65,530) allows
+/// mappings for and more than the open-file limit: they must work anyway.
+#[test]
+fn eighty_thousand_queues_stay_within_map_and_file_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.mapped_file_size_commit_log = 64 << 20;
+    cfg.consume_queue_open_files_max = 256;
+    let store = MessageStore::open(cfg).unwrap();
+    let body = b"scale";
+    let topics: Vec<String> = (0..10_000).map(|t| format!("ScaleTopic{t}")).collect();
+    for topic in &topics {
+        for queue_id in 0..8 {
+            store.append(&[message(topic, queue_id, body, b"TAGS\x01t\x02")]).unwrap();
+        }
+    }
+    assert!(store.wait_dispatched(Duration::from_secs(120)));
+    assert_eq!(store.queues().len(), 80_000);
+    for (index, topic) in topics.iter().enumerate().step_by(97) {
+        let queue_id = (index % 8) as i32;
+        let request = GetMessageRequest { topic, queue_id, offset: 0, max_messages: 4, max_bytes: 1 << 20, tag_codes: None };
+        let result = store.get_messages(&request).unwrap();
+        assert_eq!(result.status, GetMessageStatus::Found, "{topic}/{queue_id}");
+        assert_eq!(result.messages.len(), 1);
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap().lines().count();
+    let open_files = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    assert!(maps < 10_000, "{maps} mappings");
+    assert!(open_files < 2_000, "{open_files} open files");
+    store.close().unwrap();
+}
