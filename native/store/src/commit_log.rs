@@ -171,6 +171,10 @@ impl CommitLog {
         if let Some(segment) = write.current.clone() {
             segment.advise_sequential();
             self.prepare_next(segment.file_from_offset() + self.segment_size);
+        } else {
+            // No segment holds the end yet (a new store, or the end is a segment boundary):
+            // have it created now, so the first append does not wait for the file system.
+            self.prepare_next(end / self.segment_size * self.segment_size);
         }
     }
 
@@ -230,6 +234,7 @@ impl CommitLog {
         }
         write.received_position = position;
         self.write_position.store(position, Ordering::Release);
+        self.prefault_ahead(&write, start, position);
         self.stats.appended_messages.fetch_add(messages.len() as u64, Ordering::Relaxed);
         self.stats.appended_bytes.fetch_add(position - start, Ordering::Relaxed);
         Ok(results)
@@ -305,8 +310,27 @@ impl CommitLog {
             segments.push(segment.clone());
         }
         self.prepare_next(from + self.segment_size);
+        self.allocator.prefault_ahead(segment.clone(), 0, 8 << 20);
         write.current = Some(segment.clone());
         Ok(segment)
+    }
+
+    /// Each time the write head enters a new 4 MiB window, have the allocator pre-fault the
+    /// window after the next one (the writer then rarely meets an unmapped page).
+    fn prefault_ahead(&self, write: &WriteState, before: u64, after: u64) {
+        const WINDOW: u64 = 4 << 20;
+        if before / WINDOW == after / WINDOW {
+            return;
+        }
+        if let Some(segment) = &write.current {
+            let base = segment.file_from_offset();
+            if after >= base {
+                let from = (after - base) / WINDOW * WINDOW + WINDOW;
+                if from < self.segment_size {
+                    self.allocator.prefault_ahead(segment.clone(), from as usize, (2 * WINDOW) as usize);
+                }
+            }
+        }
     }
 
     /// Have the allocator create the segment at `offset` unless it already exists (a file left
