@@ -8,6 +8,7 @@
 import type { ExecutionContext } from 'ava';
 import { startApacheRocketMQ } from '../../support/apache-rocketmq.js';
 import { javaSkipReason, requireJava } from '../../support/java-compat.js';
+import { Admin, silentLogger } from '../../../ts/sdk/index.js';
 
 export interface BrokerUnderTest {
   kind: 'apache' | 'external';
@@ -62,3 +63,24 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   }
   return check();
 }
+
+
+/** Creates a topic with `queueNums` queues on every broker and waits until it is routed. */
+export async function createTopic(namesrvAddr: string, topic: string, queueNums = 4): Promise<void> {
+  const admin = new Admin({ namesrvAddr, logger: silentLogger });
+  await admin.start();
+  try {
+    await admin.createTopic(topic, { queueNums });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const route = await admin.waitForRoute(topic, 15_000);
+      if (route.queueDatas.every((data) => data.writeQueueNums === queueNums) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await admin.shutdown();
+  }
+}
+
+/** The SDK logger for tests: silent unless BOLIDE_SDK_TEST_LOG=1. */
+export const testLogger = process.env['BOLIDE_SDK_TEST_LOG'] === '1' ? undefined : silentLogger;
