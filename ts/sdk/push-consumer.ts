@@ -134,6 +134,8 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   readonly #limiter: ConcurrencyLimiter;
   readonly #orderly: boolean;
   #handler: MessageHandler | undefined;
+  /** No application handler: messages go to the async iterator. */
+  #iterating = false;
   #channel: DeliveryChannel | undefined;
   #retryProducer: Producer | undefined;
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
@@ -182,7 +184,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
 
   /** Messages one by one (each acknowledged when the next is requested). Without onMessage only. */
   [Symbol.asyncIterator](): AsyncIterator<MessageExt> {
-    if (this.#handler !== undefined) throw new MQClientError('this consumer has a handler; it cannot also be iterated');
+    if (this.#handler !== undefined && !this.#iterating) {
+      throw new MQClientError('this consumer has a handler; it cannot also be iterated');
+    }
     this.#channel ??= new DeliveryChannel();
     return this.#channel;
   }
@@ -198,6 +202,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     if (this.#subscriptions.size === 0) throw new MQClientError('subscribe to at least one topic before start()');
     if (this.#handler === undefined) {
       const channel = (this.#channel ??= new DeliveryChannel());
+      this.#iterating = true;
       this.#handler = async (messages) => {
         for (const message of messages) {
           if ((await channel.deliver(message)) === 'ABANDON') throw ABANDONED;
