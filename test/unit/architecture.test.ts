@@ -3,6 +3,8 @@
 //   ts/remoting: may import protocol and common, never server-only code (namesrv, broker, store),
 //   because the SDK builds on it.
 //   ts/namesrv: protocol, common, remoting only.
+//   ts/sdk: protocol, common, remoting only (never broker, namesrv, store: it ships to users),
+//   plus the few builtins it needs.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -42,6 +44,10 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/namesrv'],
     builtins: ['node:fs', 'node:fs/promises', 'node:path'],
   },
+  'ts/sdk': {
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/sdk'],
+    builtins: ['node:zlib', 'node:os', 'node:crypto', 'node:fs/promises', 'node:path'],
+  },
 };
 
 test('modules import only what the dependency rules allow', (t) => {
@@ -57,4 +63,14 @@ test('modules import only what the dependency rules allow', (t) => {
     }
   }
   t.deepEqual(violations, []);
+});
+
+test('the SDK is covered by the rules and imports no server module', (t) => {
+  const files = sources('ts/sdk');
+  t.true(files.length > 5);
+  for (const file of files) {
+    for (const specifier of imports(file)) {
+      t.false(/\/(broker|namesrv|store|config)\//.test(`${target(file, specifier)}/`), `${file} imports ${specifier}`);
+    }
+  }
 });
