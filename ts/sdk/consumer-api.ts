@@ -113,11 +113,17 @@ function offsetOf(response: RemotingCommand): number {
 }
 
 /** QUERY_CONSUMER_OFFSET: the group's committed offset, or −1 if it has none. */
-export async function queryConsumerOffset(core: ClientCore, group: string, queue: MessageQueue): Promise<number> {
+export async function queryConsumerOffset(
+  core: ClientCore, group: string, queue: MessageQueue, zeroIfNotFound = true,
+): Promise<number> {
   const address = await brokerAddressOf(core, queue);
-  const response = await core.invoke(address, makeRequest(RequestCode.QUERY_CONSUMER_OFFSET, {
-    extFields: { consumerGroup: group, topic: queue.topic, queueId: String(queue.queueId), bname: queue.brokerName },
-  }));
+  const extFields: Record<string, string> = {
+    consumerGroup: group, topic: queue.topic, queueId: String(queue.queueId), bname: queue.brokerName,
+  };
+  // Brokers answer 0 for a group without an offset while offset 0 is still in memory (Java's
+  // clients live with that); 5.x brokers skip it when asked, so consumeFromWhere is honoured.
+  if (!zeroIfNotFound) extFields['setZeroIfNotFound'] = 'false';
+  const response = await core.invoke(address, makeRequest(RequestCode.QUERY_CONSUMER_OFFSET, { extFields }));
   if (response.code === ResponseCode.QUERY_NOT_FOUND) return -1;
   if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, address);
   return offsetOf(response);

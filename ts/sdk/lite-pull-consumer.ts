@@ -37,6 +37,13 @@ export interface LitePullConsumerOptions extends ClientOptions {
   consumerTimeoutMillisWhenSuspend?: number;
   rebalanceIntervalMs?: number;
   offsetStoreDir?: string;
+  /**
+   * A new group honours consumeFromWhere even while the queue still holds offset 0 in memory.
+   * By default (like Java's client) a broker answers offset 0 for such a group, so it starts
+   * at the beginning whatever consumeFromWhere says; `true` asks a 5.x broker not to
+   * (QUERY_CONSUMER_OFFSET setZeroIfNotFound=false). Default false.
+   */
+  strictConsumeFromWhere?: boolean;
 }
 
 interface Batch {
@@ -72,7 +79,7 @@ export class LitePullConsumer {
     this.#core = new ClientCore(options, `lite-consumer:${options.groupName}`);
     this.#strategy = options.allocateStrategy ?? allocateAveragely;
     this.#offsets = this.messageModel === 'CLUSTERING'
-      ? new RemoteOffsetStore(this.#core, this.groupName)
+      ? new RemoteOffsetStore(this.#core, this.groupName, options.strictConsumeFromWhere !== true)
       : new LocalFileOffsetStore(options.offsetStoreDir ?? `${homedir()}/.rocketmq_offsets`, this.groupName);
   }
 
@@ -85,7 +92,7 @@ export class LitePullConsumer {
     if (this.#mode === 'assign') throw new MQClientError('subscribe() and assign() are exclusive');
     this.#mode = 'subscribe';
     this.#subscriptions.set(topic, parseSubscription(topic, expression));
-    if (this.#state === 'running') void this.#rebalance();
+    if (this.#state === 'running') this.#background(this.#rebalance());
   }
 
   /** Assign mode: exactly these queues, no group coordination. Replaces any earlier assignment. */
@@ -95,11 +102,15 @@ export class LitePullConsumer {
     for (const queue of queues) {
       if (!this.#subscriptions.has(queue.topic)) this.#subscriptions.set(queue.topic, parseSubscription(queue.topic, '*'));
     }
-    if (this.#state === 'running') void this.#setQueues(queues);
+    if (this.#state === 'running') this.#background(this.#setQueues(queues));
     else this.#pendingAssignment = [...queues];
   }
 
   #pendingAssignment: MessageQueue[] = [];
+
+  #background(work: Promise<void>): void {
+    work.catch((error: unknown) => this.#core.logger.warn('background work failed', { error: String(error) }));
+  }
 
   /** Currently owned queues. */
   assignment(): MessageQueue[] {
@@ -118,7 +129,7 @@ export class LitePullConsumer {
       groupName: this.groupName, consumeType: 'CONSUME_ACTIVELY', messageModel: this.messageModel,
       consumeFromWhere: this.#options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET',
       subscriptions: () => [...this.#subscriptions.values()],
-      onConsumerIdsChanged: () => { if (this.#mode === 'subscribe') void this.#rebalance(); },
+      onConsumerIdsChanged: () => { if (this.#mode === 'subscribe') this.#background(this.#rebalance()); },
     });
     this.#core.addTopicSource(() => this.#subscriptions.keys());
     this.#core.start();

@@ -49,7 +49,7 @@ class MemoryOffsets {
 export class RemoteOffsetStore implements OffsetStore {
   readonly #memory = new MemoryOffsets();
 
-  constructor(readonly core: ClientCore, readonly group: string) {}
+  constructor(readonly core: ClientCore, readonly group: string, readonly zeroIfNotFound = true) {}
 
   async load(): Promise<void> {}
 
@@ -62,7 +62,7 @@ export class RemoteOffsetStore implements OffsetStore {
   }
 
   async readStore(queue: MessageQueue): Promise<number> {
-    const offset = await queryConsumerOffset(this.core, this.group, queue);
+    const offset = await queryConsumerOffset(this.core, this.group, queue, this.zeroIfNotFound);
     if (offset >= 0) this.#memory.update(queue, offset, false);
     return offset;
   }

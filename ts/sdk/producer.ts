@@ -46,6 +46,9 @@ interface PublishInfo {
   queues: MessageQueue[];
   /** Derived from TBW102 because the topic does not exist yet. */
   fromDefault: boolean;
+  /** The route the queues were computed from (recomputed when the cache holds a newer one). */
+  route: TopicRouteData;
+  fetchedAtMs: number;
 }
 
 /** Checks a topic name as the broker would. @throws InvalidMessageError */
@@ -103,7 +106,7 @@ export class Producer {
   readonly #indexes = new Map<string, number>();
   readonly #nextUniqId: () => string;
   #inflight = 0;
-  #drained: (() => void) | undefined;
+  readonly #drainWaiters: Array<() => void> = [];
 
   constructor(options: ProducerOptions) {
     if (typeof options.groupName !== 'string' || options.groupName.length === 0) {
@@ -134,7 +137,7 @@ export class Producer {
 
   /** Waits for in-flight sends, unregisters from brokers, releases every socket and timer. */
   async shutdown(): Promise<void> {
-    if (this.#inflight > 0) await new Promise<void>((resolve) => { this.#drained = resolve; });
+    if (this.#inflight > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
     await this.#core.shutdown();
   }
 
@@ -212,11 +215,7 @@ export class Producer {
       return await work();
     } finally {
       this.#inflight -= 1;
-      if (this.#inflight === 0 && this.#drained !== undefined) {
-        const resolve = this.#drained;
-        this.#drained = undefined;
-        resolve();
-      }
+      if (this.#inflight === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
     }
   }
 
@@ -308,11 +307,16 @@ export class Producer {
     const cached = this.#publish.get(topic);
     const route = this.#core.routeOf(topic);
     if (cached !== undefined && !cached.fromDefault && route !== undefined) {
-      return this.#refreshFromCache(topic, route, cached);
+      return cached.route === route ? cached : this.#refreshFromCache(topic, route, cached);
     }
+    // A topic still on its TBW102-derived route: ask the name server at most once a second.
+    if (cached !== undefined && Date.now() - cached.fetchedAtMs < 1000) return cached;
+    if (cached !== undefined) cached.fetchedAtMs = Date.now();
     const fresh = await this.#core.updateRoute(topic);
     if (fresh !== undefined) {
-      const info = { queues: ClientCore.publishQueues(topic, fresh), fromDefault: false };
+      const info: PublishInfo = {
+        queues: ClientCore.publishQueues(topic, fresh), fromDefault: false, route: fresh, fetchedAtMs: Date.now(),
+      };
       if (info.queues.length > 0) {
         this.#publish.set(topic, info);
         return info;
@@ -323,7 +327,9 @@ export class Producer {
     if (template === undefined) throw new NoRouteError(topic, `no route for ${topic} and no ${AUTO_CREATE_TOPIC_KEY} to auto-create it`);
     const derived = this.#fromTemplate(template);
     this.#core.setRoute(AUTO_CREATE_TOPIC_KEY, template);
-    const info = { queues: ClientCore.publishQueues(topic, derived), fromDefault: true };
+    const info: PublishInfo = {
+      queues: ClientCore.publishQueues(topic, derived), fromDefault: true, route: derived, fetchedAtMs: Date.now(),
+    };
     if (info.queues.length === 0) throw new NoRouteError(topic, `no writable queue for ${topic}`);
     this.#publish.set(topic, info);
     return info;
@@ -332,7 +338,7 @@ export class Producer {
   #refreshFromCache(topic: string, route: TopicRouteData, cached: PublishInfo): PublishInfo {
     const queues = ClientCore.publishQueues(topic, route);
     if (queues.length === 0) return cached;
-    const info = { queues, fromDefault: false };
+    const info: PublishInfo = { queues, fromDefault: false, route, fetchedAtMs: Date.now() };
     this.#publish.set(topic, info);
     return info;
   }

@@ -105,6 +105,13 @@ export interface PushConsumerOptions extends ClientOptions {
   consumerTimeoutMillisWhenSuspend?: number;
   /** Broadcasting offsets directory. Default ~/.rocketmq_offsets. */
   offsetStoreDir?: string;
+  /**
+   * A new group honours consumeFromWhere even while the queue still holds offset 0 in memory.
+   * By default (like Java's client) a broker answers offset 0 for such a group, so it starts
+   * at the beginning whatever consumeFromWhere says; `true` asks a 5.x broker not to
+   * (QUERY_CONSUMER_OFFSET setZeroIfNotFound=false). Default false.
+   */
+  strictConsumeFromWhere?: boolean;
   /** How long shutdown waits for running handlers. Default 30 000 ms. */
   shutdownTimeoutMs?: number;
 }
@@ -153,7 +160,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     this.#strategy = options.allocateStrategy ?? allocateAveragely;
     this.#limiter = new ConcurrencyLimiter(options.consumeConcurrency ?? 20);
     this.#offsets = this.messageModel === 'CLUSTERING'
-      ? new RemoteOffsetStore(this.#core, this.groupName)
+      ? new RemoteOffsetStore(this.#core, this.groupName, options.strictConsumeFromWhere !== true)
       : new LocalFileOffsetStore(options.offsetStoreDir ?? `${homedir()}/.rocketmq_offsets`, this.groupName);
   }
 
@@ -505,7 +512,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       const batch = this.#options.consumeMessageBatchMaxSize ?? 1;
       for (let i = 0; i < wanted.length; i += batch) {
         const chunk = wanted.slice(i, i + batch);
-        void this.#limiter.run(() => this.#consumeConcurrently(pq, chunk));
+        this.#submit(() => this.#consumeConcurrently(pq, chunk));
       }
     }
   }
@@ -517,6 +524,12 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   }
 
   // ---------------------------------------------------------------------------- consuming
+
+  /** Runs consumption work under the concurrency bound; a failure is logged, never unhandled. */
+  #submit(task: () => Promise<void>): void {
+    this.#limiter.run(task).catch((error: unknown) =>
+      this.#core.logger.error('consume task failed', { error: String(error) }));
+  }
 
   async #callHandler(messages: MessageExt[], context: ConsumeContext): Promise<Outcome> {
     const handler = this.#handler!;
@@ -573,7 +586,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       const retry = keep;
       keep = [];
       this.#core.scheduler.once('local reconsume', SEND_BACK_RETRY_DELAY_MS, () => {
-        void this.#limiter.run(() => this.#consumeConcurrently(pq, retry));
+        this.#submit(() => this.#consumeConcurrently(pq, retry));
       });
     }
   }
@@ -620,14 +633,14 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   #kickOrderly(pq: ProcessQueue): void {
     if (pq.consumingNow || pq.dropped) return;
     pq.consumingNow = true;
-    void this.#limiter.run(() => this.#consumeOrderlyStep(pq));
+    this.#submit(() => this.#consumeOrderlyStep(pq));
   }
 
   /** One orderly handler call for a queue; schedules the next step itself. */
   async #consumeOrderlyStep(pq: ProcessQueue): Promise<void> {
     const scheduler = this.#core.scheduler;
     const again = (delayMs: number): void => {
-      scheduler.once('orderly consume', delayMs, () => { void this.#limiter.run(() => this.#consumeOrderlyStep(pq)); });
+      scheduler.once('orderly consume', delayMs, () => this.#submit(() => this.#consumeOrderlyStep(pq)));
     };
     if (pq.dropped || this.#state !== 'running') {
       pq.consumingNow = false;

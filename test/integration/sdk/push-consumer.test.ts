@@ -234,3 +234,43 @@ btest('graceful shutdown waits for running handlers and commits their offsets', 
   t.true(await waitUntil(() => finished + again.length >= 5, 15_000), `${finished} + ${again.length}`);
   t.is(finished + again.length, 5);
 });
+
+btest('delayed messages: delay level 1 and a deliver time arrive no earlier than asked', async (t) => {
+  const topic = uniqueName('delay');
+  const group = uniqueName('dlg');
+  await createTopic(broker!.namesrvAddr, topic, 2);
+  const arrived = new Map<string, number>();
+  const c = consumer({ groupName: group });
+  c.subscribe(topic, '*');
+  c.onMessage((messages) => { for (const m of messages) arrived.set(m.body.toString(), Date.now()); });
+  await c.start();
+  const sentAt = Date.now();
+  await producer.send({ topic, body: 'level1', delayTimeLevel: 1 });
+  await producer.send({ topic, body: 'timer', deliverTimeMs: sentAt + 1500 });
+  await producer.send({ topic, body: 'now' });
+  t.true(await waitUntil(() => arrived.size === 3, 20_000), [...arrived.keys()].join(','));
+  t.true(arrived.get('level1')! - sentAt >= 900, `level 1 after ${arrived.get('level1')! - sentAt} ms`);
+  t.true(arrived.get('timer')! - sentAt >= 1200, `timer after ${arrived.get('timer')! - sentAt} ms`);
+  t.true(arrived.get('now')! <= arrived.get('level1')!);
+});
+
+btest('CONSUME_FROM_TIMESTAMP (strict) starts at the first message stored after the timestamp', async (t) => {
+  const topic = uniqueName('fromtime');
+  const group = uniqueName('ftg');
+  await createTopic(broker!.namesrvAddr, topic, 1);
+  for (let i = 0; i < 5; i += 1) await producer.send({ topic, body: `old${i}` });
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const from = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let i = 0; i < 3; i += 1) await producer.send({ topic, body: `new${i}` });
+  const got: string[] = [];
+  const c = consumer({
+    groupName: group, consumeFromWhere: 'CONSUME_FROM_TIMESTAMP', consumeTimestamp: from, strictConsumeFromWhere: true,
+  });
+  c.subscribe(topic, '*');
+  c.onMessage((messages) => { for (const m of messages) if (m.topic === topic) got.push(m.body.toString()); });
+  await c.start();
+  t.true(await waitUntil(() => got.length >= 3, 15_000));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.deepEqual(got.sort(), ['new0', 'new1', 'new2']);
+});
