@@ -54,6 +54,11 @@ export interface ConsumeContext {
   delayLevelWhenNextConsume: number;
   /** Orderly: pause before retrying after a failure. */
   suspendCurrentQueueTimeMillis: number;
+  /**
+   * Concurrent, on success: messages after this index are treated as failed (partial success
+   * of a batch). Default: the whole batch.
+   */
+  ackIndex: number;
 }
 
 /** Consumes a batch (≤ consumeMessageBatchMaxSize). Returning nothing means success. */
@@ -559,6 +564,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       orderly: this.#orderly,
       delayLevelWhenNextConsume: 0,
       suspendCurrentQueueTimeMillis: this.#options.suspendCurrentQueueTimeMillis ?? 1000,
+      ackIndex: Number.MAX_SAFE_INTEGER,
     };
   }
 
@@ -569,11 +575,13 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     const outcome = await this.#callHandler(messages, context);
     if (outcome === 'ABANDON' || pq.dropped) return;
     let keep: MessageExt[] = [];
-    if (outcome === 'FAILED') {
+    // Java semantics: a failed call fails the whole batch; a successful one may ack a prefix.
+    const failed = outcome === 'FAILED' ? messages : messages.slice(Math.max(0, context.ackIndex + 1));
+    if (failed.length > 0) {
       if (this.messageModel === 'BROADCASTING') {
-        this.#core.logger.warn('broadcast consumption failed; messages dropped', { count: messages.length });
+        this.#core.logger.warn('broadcast consumption failed; messages dropped', { count: failed.length });
       } else {
-        for (const message of messages) {
+        for (const message of failed) {
           if (!(await this.#sendBack(message, context.delayLevelWhenNextConsume))) keep.push(message);
         }
       }

@@ -184,3 +184,21 @@ test('flow control: a queue holding pullThresholdForQueue messages is not pulled
   await consumer.shutdown();
   t.is(fake.committed[fake.committed.length - 1], 50);
 });
+
+test('batches: consumeMessageBatchMaxSize groups messages; ackIndex acks a prefix, the rest is sent back', async (t) => {
+  const fake = await fakeBroker();
+  t.teardown(() => fake.close());
+  fake.messages.push('a', 'b', 'c');
+  const batches: string[][] = [];
+  const consumer = consumerFor(fake, { consumeMessageBatchMaxSize: 3 });
+  consumer.subscribe('T', '*');
+  consumer.onMessage((messages, context) => {
+    batches.push(messages.map((m) => m.body.toString()));
+    context.ackIndex = 0;
+    return 'CONSUME_SUCCESS';
+  });
+  await consumer.start();
+  t.true(await until(() => fake.sentBack === 2 && fake.committed.includes(3)));
+  await consumer.shutdown();
+  t.deepEqual(batches, [['a', 'b', 'c']]);
+});
