@@ -66,7 +66,9 @@ function numberField(value: unknown): number {
 
 function queueFromJson(value: unknown): MessageQueue {
   const object = (value ?? {}) as Record<string, unknown>;
-  return { topic: String(object['topic']), brokerName: String(object['brokerName']), queueId: numberField(object['queueId']) };
+  return {
+    topic: String(object['topic']), brokerName: String(object['brokerName']), queueId: numberField(object['queueId']),
+  };
 }
 
 /** An admin client. */
@@ -138,7 +140,8 @@ export class Admin {
       extFields['attributes'] = Object.entries(options.attributes).map(([k, v]) => `+${k}=${v}`).join(',');
     }
     for (const target of await this.#brokerTargets(options)) {
-      await this.#core.invokeOk(target.address, makeRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { extFields }), 10_000);
+      const request = makeRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { extFields });
+      await this.#core.invokeOk(target.address, request, 10_000);
     }
   }
 
@@ -164,12 +167,15 @@ export class Admin {
   async topicStats(topic: string): Promise<QueueStats[]> {
     const out: QueueStats[] = [];
     for (const { address } of this.#routeBrokers(await this.topicRoute(topic))) {
-      const response = await this.#core.invokeOk(address, makeRequest(RequestCode.GET_TOPIC_STATS_INFO, { extFields: { topic } }));
+      const request = makeRequest(RequestCode.GET_TOPIC_STATS_INFO, { extFields: { topic } });
+      const response = await this.#core.invokeOk(address, request);
       const root = parseLooseJson(response.body?.toString('utf8') ?? '{}') as Record<string, unknown>;
       for (const [key, value] of looseEntries(root['offsetTable'])) {
         const stats = (value ?? {}) as Record<string, unknown>;
         out.push({
-          queue: queueFromJson(key), minOffset: numberField(stats['minOffset']), maxOffset: numberField(stats['maxOffset']),
+          queue: queueFromJson(key),
+          minOffset: numberField(stats['minOffset']),
+          maxOffset: numberField(stats['maxOffset']),
           lastUpdateTimestamp: numberField(stats['lastUpdateTimestamp']),
         });
       }
@@ -251,7 +257,9 @@ export class Admin {
    * or after `timestampMs`. Consumers of the group should be stopped: a running consumer
    * commits its own in-memory offsets over these.
    */
-  async resetOffsetByTimestamp(group: string, topic: string, timestampMs: number): Promise<Array<{ queue: MessageQueue; offset: number }>> {
+  async resetOffsetByTimestamp(
+    group: string, topic: string, timestampMs: number,
+  ): Promise<Array<{ queue: MessageQueue; offset: number }>> {
     const route = await this.topicRoute(topic);
     const queues = ClientCore.subscribeQueues(topic, route).sort(compareQueues);
     const out: Array<{ queue: MessageQueue; offset: number }> = [];

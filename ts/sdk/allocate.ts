@@ -9,7 +9,9 @@ import { queueKey, queueToJavaString, type MessageQueue } from './message.js';
 /** A strategy: the queues of `currentCid` among `mqAll` shared by `cidAll`. */
 export interface AllocateStrategy {
   readonly name: string;
-  allocate(consumerGroup: string, currentCid: string, mqAll: readonly MessageQueue[], cidAll: readonly string[]): MessageQueue[];
+  allocate(
+    consumerGroup: string, currentCid: string, mqAll: readonly MessageQueue[], cidAll: readonly string[],
+  ): MessageQueue[];
 }
 
 function usable(currentCid: string, mqAll: readonly MessageQueue[], cidAll: readonly string[]): boolean {
@@ -52,7 +54,9 @@ export function md5Hash32(text: string): number {
  * Few queues move when a member joins or leaves.
  */
 export function allocateConsistentHash(virtualNodeCount = 10): AllocateStrategy {
-  if (!Number.isInteger(virtualNodeCount) || virtualNodeCount < 1) throw new RangeError('virtualNodeCount must be ≥ 1');
+  if (!Number.isInteger(virtualNodeCount) || virtualNodeCount < 1) {
+    throw new RangeError('virtualNodeCount must be ≥ 1');
+  }
   return {
     name: 'CONSISTENT_HASH',
     allocate(_group, currentCid, mqAll, cidAll) {

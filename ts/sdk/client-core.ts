@@ -126,7 +126,9 @@ export class ClientCore {
 
   /** Throws unless the client is running. */
   assertRunning(): void {
-    if (this.#state !== 'running') throw new ClientStateError(`client is ${this.#state === 'created' ? 'not started' : 'shut down'}`);
+    if (this.#state !== 'running') {
+      throw new ClientStateError(`client is ${this.#state === 'created' ? 'not started' : 'shut down'}`);
+    }
   }
 
   addProducerGroup(group: string): void {
@@ -157,7 +159,9 @@ export class ClientCore {
   }
 
   /** Like invoke, but a non-SUCCESS response is thrown as MQBrokerError. */
-  async invokeOk(address: string, request: RemotingCommand, timeoutMs = this.requestTimeoutMs): Promise<RemotingCommand> {
+  async invokeOk(
+    address: string, request: RemotingCommand, timeoutMs = this.requestTimeoutMs,
+  ): Promise<RemotingCommand> {
     const response = await this.invoke(address, request, timeoutMs);
     if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, address);
     return response;
@@ -198,7 +202,8 @@ export class ClientCore {
 
   /** Asks the name servers for a topic's route; undefined when the topic does not exist. */
   async fetchRoute(topic: string): Promise<TopicRouteData | undefined> {
-    const response = await this.invokeNamesrv(makeRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { extFields: { topic } }));
+    const request = makeRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { extFields: { topic } });
+    const response = await this.invokeNamesrv(request);
     if (response.code === ResponseCode.TOPIC_NOT_EXIST) return undefined;
     if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, 'name server');
     if (response.body === undefined) throw new NoRouteError(topic, `name server sent an empty route for ${topic}`);
@@ -225,7 +230,9 @@ export class ClientCore {
   /** The cached route, fetching it if there is none. @throws NoRouteError */
   async routeOrFetch(topic: string): Promise<TopicRouteData> {
     const route = this.#routes.get(topic) ?? (await this.updateRoute(topic));
-    if (route === undefined) throw new NoRouteError(topic, `no route for topic ${topic} (name server: TOPIC_NOT_EXIST)`);
+    if (route === undefined) {
+      throw new NoRouteError(topic, `no route for topic ${topic} (name server: TOPIC_NOT_EXIST)`);
+    }
     return route;
   }
 
@@ -276,11 +283,17 @@ export class ClientCore {
   /** Queues a producer may write to (WRITE perm, master present), sorted. */
   static publishQueues(topic: string, route: TopicRouteData): MessageQueue[] {
     const out: MessageQueue[] = [];
-    const withMaster = new Set(route.brokerDatas.filter((b) => b.brokerAddrs['0'] !== undefined).map((b) => b.brokerName));
-    const datas = [...route.queueDatas].sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
+    const withMaster = new Set(
+      route.brokerDatas.filter((b) => b.brokerAddrs['0'] !== undefined).map((b) => b.brokerName),
+    );
+    const byName = (a: { brokerName: string }, b: { brokerName: string }): number =>
+      (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0);
+    const datas = [...route.queueDatas].sort(byName);
     for (const data of datas) {
       if ((data.perm & Perm.WRITE) === 0 || !withMaster.has(data.brokerName)) continue;
-      for (let queueId = 0; queueId < data.writeQueueNums; queueId += 1) out.push({ topic, brokerName: data.brokerName, queueId });
+      for (let queueId = 0; queueId < data.writeQueueNums; queueId += 1) {
+        out.push({ topic, brokerName: data.brokerName, queueId });
+      }
     }
     return out;
   }
@@ -290,7 +303,9 @@ export class ClientCore {
     const out: MessageQueue[] = [];
     for (const data of route.queueDatas) {
       if ((data.perm & Perm.READ) === 0) continue;
-      for (let queueId = 0; queueId < data.readQueueNums; queueId += 1) out.push({ topic, brokerName: data.brokerName, queueId });
+      for (let queueId = 0; queueId < data.readQueueNums; queueId += 1) {
+        out.push({ topic, brokerName: data.brokerName, queueId });
+      }
     }
     return out;
   }

@@ -10,7 +10,9 @@ import { toMessageExt, type MessageExt, type MessageQueue } from './message.js';
 import type { SubscriptionData } from './subscription.js';
 
 /** Pull sysFlag bits. */
-export const PullSysFlag = { COMMIT_OFFSET: 0x1, SUSPEND: 0x2, SUBSCRIPTION: 0x4, CLASS_FILTER: 0x8, LITE_PULL: 0x10 } as const;
+export const PullSysFlag = {
+  COMMIT_OFFSET: 0x1, SUSPEND: 0x2, SUBSCRIPTION: 0x4, CLASS_FILTER: 0x8, LITE_PULL: 0x10,
+} as const;
 
 /** Outcome of one pull. */
 export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
@@ -130,7 +132,9 @@ export async function queryConsumerOffset(
 }
 
 /** UPDATE_CONSUMER_OFFSET, waiting for the broker's answer (so shutdown cannot lose it). */
-export async function updateConsumerOffset(core: ClientCore, group: string, queue: MessageQueue, offset: number): Promise<void> {
+export async function updateConsumerOffset(
+  core: ClientCore, group: string, queue: MessageQueue, offset: number,
+): Promise<void> {
   const address = await brokerAddressOf(core, queue);
   await core.invokeOk(address, makeRequest(RequestCode.UPDATE_CONSUMER_OFFSET, {
     extFields: {
@@ -140,7 +144,9 @@ export async function updateConsumerOffset(core: ClientCore, group: string, queu
   }));
 }
 
-async function offsetRequest(core: ClientCore, code: number, queue: MessageQueue, extra: Record<string, string> = {}): Promise<number> {
+async function offsetRequest(
+  core: ClientCore, code: number, queue: MessageQueue, extra: Record<string, string> = {},
+): Promise<number> {
   const address = await brokerAddressOf(core, queue);
   const response = await core.invokeOk(address, makeRequest(code, {
     extFields: { topic: queue.topic, queueId: String(queue.queueId), bname: queue.brokerName, ...extra },
@@ -166,7 +172,9 @@ export function searchOffset(core: ClientCore, queue: MessageQueue, timestampMs:
 /** GET_CONSUMER_LIST_BY_GROUP from one broker of the topic. */
 export async function getConsumerIdList(core: ClientCore, topic: string, group: string): Promise<string[]> {
   const route = core.routeOf(topic) ?? (await core.routeOrFetch(topic));
-  const brokers = route.brokerDatas.map((broker) => broker.brokerAddrs['0']).filter((a): a is string => a !== undefined);
+  const brokers = route.brokerDatas
+    .map((broker) => broker.brokerAddrs['0'])
+    .filter((a): a is string => a !== undefined);
   if (brokers.length === 0) throw new NoRouteError(topic, `topic ${topic} has no broker to ask for group members`);
   const address = brokers[Math.floor(Math.random() * brokers.length)]!;
   const response = await core.invokeOk(address, makeRequest(RequestCode.GET_CONSUMER_LIST_BY_GROUP, {
@@ -174,7 +182,8 @@ export async function getConsumerIdList(core: ClientCore, topic: string, group: 
   }));
   if (response.body === undefined) return [];
   const body = JSON.parse(response.body.toString('utf8')) as { consumerIdList?: unknown };
-  return Array.isArray(body.consumerIdList) ? body.consumerIdList.filter((id): id is string => typeof id === 'string') : [];
+  if (!Array.isArray(body.consumerIdList)) return [];
+  return body.consumerIdList.filter((id): id is string => typeof id === 'string');
 }
 
 function lockBody(group: string, clientId: string, queues: readonly MessageQueue[]): Buffer {
@@ -193,12 +202,17 @@ export async function lockQueues(
   }));
   if (response.body === undefined) return [];
   const body = JSON.parse(response.body.toString('utf8')) as { lockOKMQSet?: MessageQueue[] };
-  return (body.lockOKMQSet ?? []).map((queue) => ({ topic: queue.topic, brokerName: queue.brokerName, queueId: queue.queueId }));
+  return (body.lockOKMQSet ?? []).map((queue) => ({
+    topic: queue.topic, brokerName: queue.brokerName, queueId: queue.queueId,
+  }));
 }
 
 /** UNLOCK_BATCH_MQ on one broker. */
-export async function unlockQueues(core: ClientCore, address: string, group: string, queues: readonly MessageQueue[]): Promise<void> {
-  await core.invokeOk(address, makeRequest(RequestCode.UNLOCK_BATCH_MQ, { body: lockBody(group, core.clientId, queues) }));
+export async function unlockQueues(
+  core: ClientCore, address: string, group: string, queues: readonly MessageQueue[],
+): Promise<void> {
+  const body = lockBody(group, core.clientId, queues);
+  await core.invokeOk(address, makeRequest(RequestCode.UNLOCK_BATCH_MQ, { body }));
 }
 
 /** CONSUMER_SEND_MSG_BACK: the broker re-delivers the message later through %RETRY%group (or DLQ). */
@@ -206,7 +220,8 @@ export async function sendMessageBack(
   core: ClientCore, message: MessageExt, group: string, delayLevel: number, maxReconsumeTimes: number,
 ): Promise<void> {
   const queue = { topic: message.topic, brokerName: message.brokerName, queueId: message.queueId };
-  const address = core.masterAddress(message.brokerName) ?? (await brokerAddressOf(core, queue).catch(() => message.storeHost));
+  const address = core.masterAddress(message.brokerName)
+    ?? (await brokerAddressOf(core, queue).catch(() => message.storeHost));
   await core.invokeOk(address, makeRequest(RequestCode.CONSUMER_SEND_MSG_BACK, {
     extFields: {
       offset: String(message.commitLogOffset),

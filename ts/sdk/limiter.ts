@@ -8,7 +8,9 @@ export class ConcurrencyLimiter {
   readonly #idle: Array<() => void> = [];
 
   constructor(readonly concurrency: number) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError('concurrency must be a positive integer');
+    }
   }
 
   get running(): number {

@@ -72,7 +72,9 @@ export class LitePullConsumer {
   #state: 'created' | 'running' | 'stopped' = 'created';
 
   constructor(options: LitePullConsumerOptions) {
-    if (typeof options.groupName !== 'string' || options.groupName.length === 0) throw new MQClientError('groupName is required');
+    if (typeof options.groupName !== 'string' || options.groupName.length === 0) {
+      throw new MQClientError('groupName is required');
+    }
     this.groupName = options.groupName;
     this.messageModel = options.messageModel ?? 'CLUSTERING';
     this.#options = options;
@@ -100,7 +102,9 @@ export class LitePullConsumer {
     if (this.#mode === 'subscribe') throw new MQClientError('subscribe() and assign() are exclusive');
     this.#mode = 'assign';
     for (const queue of queues) {
-      if (!this.#subscriptions.has(queue.topic)) this.#subscriptions.set(queue.topic, parseSubscription(queue.topic, '*'));
+      if (!this.#subscriptions.has(queue.topic)) {
+        this.#subscriptions.set(queue.topic, parseSubscription(queue.topic, '*'));
+      }
     }
     if (this.#state === 'running') this.#background(this.#setQueues(queues));
     else this.#pendingAssignment = [...queues];
@@ -203,7 +207,9 @@ export class LitePullConsumer {
   /** Moves a queue's position: the next poll returns messages from `offset`. */
   async seek(queue: MessageQueue, offset: number): Promise<void> {
     const pq = this.#queues.get(queueKey(queue));
-    if (pq === undefined) throw new MQClientError(`queue ${queue.topic}/${queue.brokerName}/${queue.queueId} is not assigned`);
+    if (pq === undefined) {
+      throw new MQClientError(`queue ${queue.topic}/${queue.brokerName}/${queue.queueId} is not assigned`);
+    }
     const min = await getMinOffset(this.#core, queue);
     const max = await getMaxOffset(this.#core, queue);
     if (offset < min || offset > max) throw new MQClientError(`seek offset ${offset} is outside [${min}, ${max}]`);

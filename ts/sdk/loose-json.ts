@@ -45,7 +45,8 @@ class Parser {
     if (char === '{') return this.object(depth);
     if (char === '[') return this.array(depth);
     if (char === '"') return this.string();
-    const match = /^(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(this.text.slice(this.position, this.position + 40));
+    const head = this.text.slice(this.position, this.position + 40);
+    const match = /^(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(head);
     if (match === null) this.fail(`unexpected ${JSON.stringify(char ?? 'end')}`);
     this.position += match[0].length;
     return JSON.parse(match[0]) as unknown;

@@ -54,8 +54,12 @@ interface PublishInfo {
 /** Checks a topic name as the broker would. @throws InvalidMessageError */
 export function validateTopic(topic: string): void {
   if (typeof topic !== 'string' || topic.length === 0) throw new InvalidMessageError('topic is empty');
-  if (topic.length > TOPIC_LENGTH_MAX) throw new InvalidMessageError(`topic ${topic} is longer than ${TOPIC_LENGTH_MAX}`);
-  if (!TOPIC_PATTERN.test(topic)) throw new InvalidMessageError(`topic ${JSON.stringify(topic)} has characters outside [%|a-zA-Z0-9_-]`);
+  if (topic.length > TOPIC_LENGTH_MAX) {
+    throw new InvalidMessageError(`topic ${topic} is longer than ${TOPIC_LENGTH_MAX}`);
+  }
+  if (!TOPIC_PATTERN.test(topic)) {
+    throw new InvalidMessageError(`topic ${JSON.stringify(topic)} has characters outside [%|a-zA-Z0-9_-]`);
+  }
   if (topic === AUTO_CREATE_TOPIC_KEY) throw new InvalidMessageError(`topic ${topic} is reserved`);
 }
 
@@ -177,7 +181,9 @@ export class Producer {
     return this.#track(async () => {
       const outgoing = this.#prepareSingle(message);
       const { queues } = await this.#publishInfo(outgoing.topic);
-      const queue = selector === undefined ? this.#selectQueue(outgoing.topic, queues, undefined) : selector(queues, message, arg);
+      const queue = selector === undefined
+        ? this.#selectQueue(outgoing.topic, queues, undefined)
+        : selector(queues, message, arg);
       const address = await this.#brokerAddress(queue.brokerName, outgoing.topic);
       await this.#core.invokeOneway(address, this.#request(outgoing, queue));
     });
@@ -226,7 +232,9 @@ export class Producer {
     const body = bodyBuffer(message.body);
     if (body.length === 0) throw new InvalidMessageError('message body is empty');
     if (body.length > this.#maxMessageSize) {
-      throw new InvalidMessageError(`message body of ${body.length} bytes exceeds maxMessageSize ${this.#maxMessageSize}`);
+      throw new InvalidMessageError(
+        `message body of ${body.length} bytes exceeds maxMessageSize ${this.#maxMessageSize}`,
+      );
     }
     const properties: Record<string, string> = { ...message.properties };
     if (message.tags !== undefined && message.tags.length > 0) properties[MessageProperty.TAGS] = message.tags;
@@ -235,7 +243,9 @@ export class Producer {
     if (message.delayTimeLevel !== undefined && message.delayTimeLevel > 0) {
       properties[MessageProperty.DELAY] = String(message.delayTimeLevel);
     }
-    if (message.deliverTimeMs !== undefined) properties[MessageProperty.TIMER_DELIVER_MS] = String(message.deliverTimeMs);
+    if (message.deliverTimeMs !== undefined) {
+      properties[MessageProperty.TIMER_DELIVER_MS] = String(message.deliverTimeMs);
+    }
     Object.assign(properties, extra);
     properties[MessageProperty.WAIT] ??= 'true';
     const uniqId = properties[MessageProperty.UNIQ_KEY] ?? this.#nextUniqId();
@@ -266,7 +276,9 @@ export class Producer {
       return this.#prepareMessage(message);
     });
     const topic = prepared[0]!.topic;
-    if (prepared.some((message) => message.topic !== topic)) throw new InvalidMessageError('a batch must have one topic');
+    if (prepared.some((message) => message.topic !== topic)) {
+      throw new InvalidMessageError('a batch must have one topic');
+    }
     const body = encodeBatch(prepared.map((message) => ({
       flag: message.flag, body: message.body, properties: message.properties,
     })));
@@ -324,7 +336,9 @@ export class Producer {
     }
     if (cached !== undefined) return cached;
     const template = await this.#core.fetchRoute(AUTO_CREATE_TOPIC_KEY);
-    if (template === undefined) throw new NoRouteError(topic, `no route for ${topic} and no ${AUTO_CREATE_TOPIC_KEY} to auto-create it`);
+    if (template === undefined) {
+      throw new NoRouteError(topic, `no route for ${topic} and no ${AUTO_CREATE_TOPIC_KEY} to auto-create it`);
+    }
     const derived = this.#fromTemplate(template);
     this.#core.setRoute(AUTO_CREATE_TOPIC_KEY, template);
     const info: PublishInfo = {
@@ -412,7 +426,9 @@ export class Producer {
     if (lastError !== undefined && !(lastError instanceof TimeoutError) && Date.now() - started < this.#sendTimeoutMs) {
       throw lastError;
     }
-    throw new TimeoutError(`send to ${outgoing.topic} did not succeed within ${this.#sendTimeoutMs} ms`, { cause: lastError });
+    throw new TimeoutError(
+      `send to ${outgoing.topic} did not succeed within ${this.#sendTimeoutMs} ms`, { cause: lastError },
+    );
   }
 
   async #sendToQueue(outgoing: Outgoing, queue: MessageQueue, timeoutMs: number): Promise<SendResult> {
@@ -426,7 +442,9 @@ export class Producer {
       sendStatus: status,
       msgId: outgoing.msgId,
       offsetMsgId: fields['msgId'] ?? '',
-      messageQueue: { topic: queue.topic, brokerName: queue.brokerName, queueId: Number(fields['queueId'] ?? queue.queueId) },
+      messageQueue: {
+        topic: queue.topic, brokerName: queue.brokerName, queueId: Number(fields['queueId'] ?? queue.queueId),
+      },
       queueOffset: Number(fields['queueOffset'] ?? -1),
     };
     if (fields['transactionId'] !== undefined) result.transactionId = fields['transactionId'];

@@ -156,7 +156,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   #rebalanceAgain = false;
 
   constructor(options: PushConsumerOptions) {
-    if (typeof options.groupName !== 'string' || options.groupName.length === 0) throw new MQClientError('groupName is required');
+    if (typeof options.groupName !== 'string' || options.groupName.length === 0) {
+      throw new MQClientError('groupName is required');
+    }
     this.groupName = options.groupName;
     this.messageModel = options.messageModel ?? 'CLUSTERING';
     this.#options = options;
@@ -221,7 +223,10 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
         }
       };
     }
-    if (this.messageModel === 'CLUSTERING') this.#subscriptions.set(retryTopicOf(this.groupName), parseSubscription(retryTopicOf(this.groupName), '*'));
+    if (this.messageModel === 'CLUSTERING') {
+      const retryTopic = retryTopicOf(this.groupName);
+      this.#subscriptions.set(retryTopic, parseSubscription(retryTopic, '*'));
+    }
     this.#core.registerConsumer({
       groupName: this.groupName,
       consumeType: 'CONSUME_PASSIVELY',
@@ -352,7 +357,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       try {
         offset = await this.#startOffset(queue);
       } catch (error) {
-        this.#core.logger.warn('cannot compute start offset; queue skipped this round', { queue: key, error: String(error) });
+        this.#core.logger.warn('cannot compute start offset; queue skipped this round', {
+          queue: key, error: String(error),
+        });
         continue;
       }
       if (this.#state !== 'running' || this.#queues.has(key)) continue;
@@ -488,7 +495,8 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       } catch (error) {
         if (!this.#active(pq)) break;
         failures += 1;
-        const delay = Math.min((options.pullTimeDelayMillsWhenException ?? 1000) * 2 ** (failures - 1), PULL_DELAY_MAX_MS);
+        const firstDelay = options.pullTimeDelayMillsWhenException ?? 1000;
+        const delay = Math.min(firstDelay * 2 ** (failures - 1), PULL_DELAY_MAX_MS);
         this.#core.logger.warn('pull failed', { queue: queueKey(pq.queue), delayMs: delay, error: String(error) });
         await scheduler.sleep(delay);
       }
@@ -499,7 +507,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     pq: ProcessQueue, status: string, nextOffset: number, messages: MessageExt[], subscription: SubscriptionData,
   ): void {
     if (status === 'OFFSET_ILLEGAL') {
-      this.#core.logger.warn('pull offset illegal; moving on', { queue: queueKey(pq.queue), from: pq.nextOffset, to: nextOffset });
+      this.#core.logger.warn('pull offset illegal; moving on', {
+        queue: queueKey(pq.queue), from: pq.nextOffset, to: nextOffset,
+      });
       pq.nextOffset = nextOffset;
       this.#offsets.update(pq.queue, nextOffset, false);
       return;
@@ -547,7 +557,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
         this.#core.logger.warn('handler timed out', { timeoutMs, count: messages.length });
         return 'FAILED';
       }
-      if (result === undefined || result === ConsumeStatus.CONSUME_SUCCESS || result === ConsumeStatus.SUCCESS) return 'SUCCESS';
+      const success = result === undefined || result === ConsumeStatus.CONSUME_SUCCESS
+        || result === ConsumeStatus.SUCCESS;
+      if (success) return 'SUCCESS';
       return 'FAILED';
     } catch (error) {
       if (error === ABANDONED) return 'ABANDON';
@@ -606,7 +618,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       await sendMessageBack(this.#core, message, this.groupName, delayLevel, maxReconsumeTimes);
       return true;
     } catch (error) {
-      this.#core.logger.warn('send back failed; re-sending to the retry topic', { msgId: message.msgId, error: String(error) });
+      this.#core.logger.warn('send back failed; re-sending to the retry topic', {
+        msgId: message.msgId, error: String(error),
+      });
     }
     try {
       const producer = await this.#ensureRetryProducer();
@@ -624,14 +638,18 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       await producer.sendRaw(outgoing);
       return true;
     } catch (error) {
-      this.#core.logger.warn('re-send to the retry topic failed; will consume again locally', { msgId: message.msgId, error: String(error) });
+      this.#core.logger.warn('re-send to the retry topic failed; will consume again locally', {
+        msgId: message.msgId, error: String(error),
+      });
       return false;
     }
   }
 
   async #ensureRetryProducer(): Promise<Producer> {
     if (this.#retryProducer === undefined) {
-      const producer = new Producer({ ...this.#options, groupName: 'CLIENT_INNER_PRODUCER', logger: this.#core.logger });
+      const producer = new Producer({
+        ...this.#options, groupName: 'CLIENT_INNER_PRODUCER', logger: this.#core.logger,
+      });
       await producer.start();
       this.#retryProducer = producer;
     }

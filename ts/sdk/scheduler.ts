@@ -71,7 +71,8 @@ export class Scheduler {
     try {
       await task();
     } catch (error) {
-      this.#logger.warn('background task failed', { task: name, error: error instanceof Error ? error.message : String(error) });
+      const message = error instanceof Error ? error.message : String(error);
+      this.#logger.warn('background task failed', { task: name, error: message });
     }
   }
 }
