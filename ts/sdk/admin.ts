@@ -7,7 +7,7 @@ import {
   makeRequest, Perm, type ClusterInfo, type TopicRouteData,
 } from '../protocol/index.js';
 import { formatAddress } from '../remoting/index.js';
-import { ClientCore, type ClientOptions } from './client-core.js';
+import { ClientCore, decodeResetOffsetBody, type ClientOptions } from './client-core.js';
 import { searchOffset, updateConsumerOffset } from './consumer-api.js';
 import { MQBrokerError, MQClientError, NoRouteError } from './errors.js';
 import { parseLooseJson, looseEntries } from './loose-json.js';
@@ -52,6 +52,9 @@ export interface ConsumeStats {
   /** Σ (brokerOffset − consumerOffset): messages not yet consumed. */
   diffTotal: number;
 }
+
+/** INVOKE_BROKER_TO_RESET_OFFSET: an admin asks a broker to reset a group's offsets. */
+const INVOKE_BROKER_TO_RESET_OFFSET = 222;
 
 /** Options of message queries. */
 export interface QueryOptions {
@@ -252,15 +255,36 @@ export class Admin {
     return toMessageExt(stored[0], brokerName);
   }
 
+  /** Undefined when the group has no online consumer (CONSUMER_NOT_ONLINE). */
+  async #resetThroughBrokers(
+    group: string, topic: string, timestampMs: number, route: TopicRouteData,
+  ): Promise<Array<{ queue: MessageQueue; offset: number }> | undefined> {
+    const out: Array<{ queue: MessageQueue; offset: number }> = [];
+    for (const { address } of this.#routeBrokers(route)) {
+      const response = await this.#core.invoke(address, makeRequest(INVOKE_BROKER_TO_RESET_OFFSET, {
+        extFields: { topic, group, timestamp: String(timestampMs), isForce: 'true', queueId: '-1', offset: '-1' },
+      }), 10_000);
+      if (response.code === ResponseCode.CONSUMER_NOT_ONLINE) return undefined;
+      if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, address);
+      out.push(...decodeResetOffsetBody(response.body));
+    }
+    return out.sort((a, b) => compareQueues(a.queue, b.queue));
+  }
+
   /**
    * Sets a group's committed offset of every queue of `topic` to the first message stored at
-   * or after `timestampMs`. Consumers of the group should be stopped: a running consumer
-   * commits its own in-memory offsets over these.
+   * or after `timestampMs`. With consumers online the brokers relay the reset to them (they
+   * drop their queues and continue from the new offsets); otherwise the offsets are written
+   * directly, as mqadmin does for offline groups.
    */
   async resetOffsetByTimestamp(
     group: string, topic: string, timestampMs: number,
   ): Promise<Array<{ queue: MessageQueue; offset: number }>> {
     const route = await this.topicRoute(topic);
+    // Online consumers: the brokers compute the offsets and tell every member to jump there
+    // (INVOKE_BROKER_TO_RESET_OFFSET → RESET_CONSUMER_CLIENT_OFFSET). Offline: write them here.
+    const online = await this.#resetThroughBrokers(group, topic, timestampMs, route);
+    if (online !== undefined) return online;
     const queues = ClientCore.subscribeQueues(topic, route).sort(compareQueues);
     const out: Array<{ queue: MessageQueue; offset: number }> = [];
     for (const queue of queues) {

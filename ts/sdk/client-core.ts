@@ -6,11 +6,12 @@
 import { networkInterfaces } from 'node:os';
 import { createLogger, type Logger } from '../common/logger.js';
 import {
-  RequestCode, ResponseCode, decodeTopicRouteData, makeRequest, Perm,
+  RequestCode, ResponseCode, decodeTopicRouteData, makeRequest, makeResponse, Perm,
   type BrokerData, type RemotingCommand, type TopicRouteData,
 } from '../protocol/index.js';
 import { RemotingClient } from '../remoting/index.js';
 import { ClientStateError, MQBrokerError, MQClientError, NetworkError, NoRouteError, toMQError } from './errors.js';
+import { looseEntries, parseLooseJson } from './loose-json.js';
 import type { MessageQueue } from './message.js';
 import { Scheduler } from './scheduler.js';
 import { subscriptionJson, type SubscriptionData } from './subscription.js';
@@ -40,6 +41,23 @@ export interface ConsumerRegistration {
   subscriptions(): SubscriptionData[];
   /** Called when a broker says the group's members changed. */
   onConsumerIdsChanged?(): void;
+  /** Called when a broker relays an admin's offset reset (RESET_CONSUMER_CLIENT_OFFSET). */
+  onResetOffset?(topic: string, offsets: Array<{ queue: MessageQueue; offset: number }>): void;
+}
+
+/** Decodes a ResetOffsetBody (`{"offsetTable":{{MessageQueue}:offset}}`, fastjson object keys). */
+export function decodeResetOffsetBody(body: Buffer | undefined): Array<{ queue: MessageQueue; offset: number }> {
+  if (body === undefined || body.length === 0) return [];
+  const root = parseLooseJson(body.toString('utf8')) as Record<string, unknown>;
+  return looseEntries(root['offsetTable']).map(([key, value]) => {
+    const queue = (key ?? {}) as Record<string, unknown>;
+    return {
+      queue: {
+        topic: String(queue['topic']), brokerName: String(queue['brokerName']), queueId: Number(queue['queueId']),
+      },
+      offset: Number(value),
+    };
+  });
 }
 
 /** The first non-internal IPv4 address of this host (else IPv6, else 127.0.0.1). */
@@ -99,6 +117,20 @@ export class ClientCore {
       this.logger.debug('consumer ids changed', { group });
       consumer?.onConsumerIdsChanged?.();
       return undefined;
+    });
+    this.remoting.registerProcessor(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, (request) => {
+      const group = request.extFields['group'];
+      const topic = request.extFields['topic'];
+      const consumer = group === undefined ? undefined : this.#consumers.get(group);
+      this.logger.debug('reset offset request', { group, topic, known: consumer !== undefined });
+      if (consumer?.onResetOffset !== undefined && topic !== undefined) {
+        try {
+          consumer.onResetOffset(topic, decodeResetOffsetBody(request.body));
+        } catch (error) {
+          this.logger.warn('bad reset-offset request', { group, error: String(error) });
+        }
+      }
+      return makeResponse(request, ResponseCode.SUCCESS);
     });
   }
 

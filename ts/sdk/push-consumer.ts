@@ -234,6 +234,10 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       consumeFromWhere: this.#options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET',
       subscriptions: () => [...this.#subscriptions.values()],
       onConsumerIdsChanged: () => this.#triggerRebalance(),
+      onResetOffset: (topic, offsets) => {
+        this.#resetOffsets(topic, offsets).catch((error: unknown) =>
+          this.#core.logger.warn('offset reset failed', { topic, error: String(error) }));
+      },
     });
     this.#core.addTopicSource(() => this.#subscriptions.keys());
     this.#core.start();
@@ -400,6 +404,30 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       default:
         return isRetry ? 0 : getMaxOffset(this.#core, queue);
     }
+  }
+
+  /**
+   * An admin reset the group's offsets (relayed by the broker): drop the queues, store the new
+   * offsets, and let a rebalance pick the queues up again from there.
+   */
+  async #resetOffsets(topic: string, offsets: Array<{ queue: MessageQueue; offset: number }>): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#core.logger.info('resetting offsets', { topic, queues: offsets.length });
+    const queues: MessageQueue[] = [];
+    for (const { queue, offset } of offsets) {
+      if (queue.topic !== topic) continue;
+      const pq = this.#queues.get(queueKey(queue));
+      if (pq !== undefined) {
+        pq.dropped = true;
+        this.#queues.delete(queueKey(queue));
+      }
+      this.#offsets.update(queue, offset, false);
+      queues.push(queue);
+    }
+    await this.#offsets.persistAll(queues);
+    for (const queue of queues) this.#offsets.remove(queue);
+    if (this.#orderly && this.messageModel === 'CLUSTERING') await this.#unlock(queues);
+    await this.#rebalance();
   }
 
   // ---------------------------------------------------------------------------- locks (orderly)

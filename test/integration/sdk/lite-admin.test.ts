@@ -130,6 +130,7 @@ btest('admin: consume stats show a group\'s progress; reset offset by timestamp 
     persistConsumerOffsetIntervalMs: 200, logger: testLogger,
   });
   let consumed = 0;
+  t.teardown(() => consumer.shutdown());
   consumer.subscribe(topic, '*');
   consumer.onMessage(() => { consumed += 1; });
   await consumer.start();
@@ -186,4 +187,29 @@ btest('a process using producer + push + lite consumers exits by itself after sh
   t.is(summary.sent, 'SEND_OK');
   t.is(summary.received, 1);
   t.deepEqual(summary.unhandled, []);
+});
+
+btest('admin reset with the group online: the consumer re-reads from the new offsets', async (t) => {
+  const topic = uniqueName('onlinereset');
+  const group = uniqueName('org');
+  await createTopic(broker!.namesrvAddr, topic, 2);
+  await Promise.all(Array.from({ length: 8 }, (_, i) => producer.send({ topic, body: `r${i}` })));
+  const bodies: string[] = [];
+  const consumer = new PushConsumer({
+    groupName: group, namesrvAddr: broker!.namesrvAddr, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+    // Apache 5.x resets on the server side and tells the consumer on its next pull: keep polls short.
+    persistConsumerOffsetIntervalMs: 200, brokerSuspendMaxTimeMillis: 2000, logger: testLogger,
+  });
+  t.teardown(() => consumer.shutdown());
+  consumer.subscribe(topic, '*');
+  consumer.onMessage((messages) => { for (const m of messages) if (m.topic === topic) bodies.push(m.body.toString()); });
+  await consumer.start();
+  t.true(await waitUntil(() => bodies.length >= 8, 15_000));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const reset = await admin.resetOffsetByTimestamp(group, topic, 0);
+  t.is(reset.length, 2, JSON.stringify(reset));
+  t.true(reset.every((entry) => entry.offset === 0));
+  t.true(await waitUntil(() => bodies.length >= 16, 15_000), `${bodies.length} deliveries`);
+  t.deepEqual(bodies.slice(8).sort(), bodies.slice(0, 8).sort());
+  await consumer.shutdown();
 });
