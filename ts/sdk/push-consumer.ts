@@ -154,6 +154,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   #stopping: Promise<void> | undefined;
   #rebalancing: Promise<void> | undefined;
   #rebalanceAgain = false;
+  #missingRouteDelayMs = 0;
 
   constructor(options: PushConsumerOptions) {
     if (typeof options.groupName !== 'string' || options.groupName.length === 0) {
@@ -329,7 +330,15 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       this.#core.logger.warn('rebalance failed', { error: String(error) });
     }
     // A topic without a route yet (e.g. %RETRY%group right after the first heartbeat): look again soon.
-    if (missingRoute) this.#core.scheduler.once('rebalance retry', 2000, () => this.#rebalance());
+    // Doubling from 1 s up to the rebalance interval, so a topic that never appears costs little.
+    if (!missingRoute) this.#missingRouteDelayMs = 0;
+    else if (this.#state === 'running') {
+      const ceiling = this.#options.rebalanceIntervalMs ?? 20_000;
+      this.#missingRouteDelayMs = Math.min(Math.max(1000, this.#missingRouteDelayMs * 2), ceiling);
+      if (this.#missingRouteDelayMs < ceiling) {
+        this.#core.scheduler.once('rebalance retry', this.#missingRouteDelayMs, () => this.#rebalance());
+      }
+    }
   }
 
   /** Returns false when the topic has no route yet. */
