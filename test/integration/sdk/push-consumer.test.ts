@@ -104,6 +104,17 @@ btest('broadcasting: every member gets every message; offsets go to a local file
   t.true(await waitUntil(() => got.every((set) => sent.every((id) => set.has(id))), 20_000), `${got[0]!.size}/${got[1]!.size}`);
   for (const c of members) await c.shutdown();
   t.true(existsSync(path.join(dir, group, 'offsets.json')));
+  // A restarted member continues from the offsets in its file: only what was sent since.
+  const later = await sendAll(topic, 10);
+  const again = new Set<string>();
+  const restarted = consumer({ groupName: group, messageModel: 'BROADCASTING', offsetStoreDir: dir });
+  restarted.subscribe(topic, '*');
+  restarted.onMessage((messages) => { for (const m of messages) again.add(m.msgId); });
+  await restarted.start();
+  t.true(await waitUntil(() => later.every((id) => again.has(id)), 15_000));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(again.size, 10);
+  await restarted.shutdown();
 });
 
 btest('orderly: per sharding key strictly in send order, even with a suspended retry', async (t) => {
