@@ -74,3 +74,24 @@ test('the SDK is covered by the rules and imports no server module', (t) => {
     }
   }
 });
+
+test('the SDK has no import cycles', (t) => {
+  const graph = new Map<string, string[]>();
+  for (const file of sources('ts/sdk')) {
+    graph.set(file, imports(file).filter((s) => s.startsWith('./')).map((s) => join('ts/sdk', s.replace(/\.js$/, '.ts'))));
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (file: string, path: string[]): void => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'visiting') {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+      return;
+    }
+    state.set(file, 'visiting');
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) visit(file, []);
+  t.deepEqual(cycles, []);
+});

@@ -14,6 +14,7 @@ import { ClientStateError, MQBrokerError, MQClientError, NetworkError, NoRouteEr
 import { looseEntries, parseLooseJson } from './loose-json.js';
 import type { MessageQueue } from './message.js';
 import { Scheduler } from './scheduler.js';
+import type { Transport } from './transport.js';
 import { subscriptionJson, type SubscriptionData } from './subscription.js';
 
 /** Connection and timing options shared by every client. */
@@ -30,6 +31,8 @@ export interface ClientOptions {
   heartbeatBrokerIntervalMs?: number;
   /** Where the client logs; default a stderr logger at BOLIDE_LOG_LEVEL (info). */
   logger?: Logger;
+  /** Replaces the TCP transport (tests, embedding). Default: a RemotingClient. */
+  transport?: (logger: Logger, requestTimeoutMs: number) => Transport;
 }
 
 /** Consumer data in heartbeats, supplied by a consumer while it runs. */
@@ -84,7 +87,7 @@ export class ClientCore {
   readonly logger: Logger;
   readonly clientId: string;
   readonly ip: string;
-  readonly remoting: RemotingClient;
+  readonly remoting: Transport;
   readonly scheduler: Scheduler;
   readonly requestTimeoutMs: number;
   readonly #namesrvs: string[];
@@ -109,7 +112,8 @@ export class ClientCore {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
     this.#pollIntervalMs = options.pollNameServerIntervalMs ?? 30_000;
     this.#heartbeatIntervalMs = options.heartbeatBrokerIntervalMs ?? 30_000;
-    this.remoting = new RemotingClient({ logger: this.logger, requestTimeoutMs: this.requestTimeoutMs });
+    this.remoting = options.transport?.(this.logger, this.requestTimeoutMs)
+      ?? new RemotingClient({ logger: this.logger, requestTimeoutMs: this.requestTimeoutMs });
     this.scheduler = new Scheduler(this.logger);
     this.remoting.registerProcessor(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (request) => {
       const group = request.extFields['consumerGroup'];

@@ -44,8 +44,10 @@ export type {
   CreateTopicOptions, QueueStats, QueueConsumeStats, ConsumeStats, QueryOptions,
 } from './admin.js';
 
-/** Options every client accepts (name servers, timeouts, logger). */
+/** Options every client accepts (name servers, timeouts, logger, transport). */
 export type { ClientOptions } from './client-core.js';
+/** The network seam: `ClientOptions.transport` may supply any implementation (tests, embedding). */
+export type { Transport } from './transport.js';
 
 // ------------------------------------------------------------------ messages and queues
 
