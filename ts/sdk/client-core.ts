@@ -19,8 +19,11 @@ import { subscriptionJson, type SubscriptionData } from './subscription.js';
 
 /** Connection and timing options shared by every client. */
 export interface ClientOptions {
-  /** Name server address(es): "host:port", a ";"-separated list, or an array. */
-  namesrvAddr: string | string[];
+  /**
+   * Name server address(es): "host:port", a ";"-separated list, or an array. Default: the
+   * NAMESRV_ADDR environment variable.
+   */
+  namesrvAddr?: string | string[];
   /** Distinguishes clients in one process; default `<pid>#<hrtime>`. */
   instanceName?: string;
   /** Timeout of control requests (routes, offsets, heartbeats). Default 3000 ms. */
@@ -76,9 +79,11 @@ export function localIp(): string {
   return v6 ?? '127.0.0.1';
 }
 
-function namesrvList(value: string | string[]): string[] {
-  const list = (Array.isArray(value) ? value : value.split(';')).map((item) => item.trim()).filter((item) => item);
-  if (list.length === 0) throw new MQClientError('namesrvAddr is empty');
+function namesrvList(value: string | string[] | undefined): string[] {
+  // Like Java's client, fall back to the NAMESRV_ADDR environment variable.
+  const given = value ?? process.env['NAMESRV_ADDR'] ?? '';
+  const list = (Array.isArray(given) ? given : given.split(';')).map((item) => item.trim()).filter((item) => item);
+  if (list.length === 0) throw new MQClientError('namesrvAddr is empty (and NAMESRV_ADDR is not set)');
   return list;
 }
 

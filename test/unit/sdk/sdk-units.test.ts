@@ -315,4 +315,12 @@ test('unknown topic: the producer falls back to TBW102, and without it raises No
   await producer.shutdown();
   t.throws(() => new sdk.Producer({ groupName: '', namesrvAddr: 'x:1' }), { code: 'CLIENT_ERROR' });
   t.throws(() => new sdk.Producer({ groupName: 'g', namesrvAddr: [] }), { code: 'CLIENT_ERROR' });
+  const saved = process.env['NAMESRV_ADDR'];
+  process.env['NAMESRV_ADDR'] = fake.namesrvAddr;
+  const fromEnv = new sdk.Producer({ groupName: 'g', logger: silentLogger });
+  await fromEnv.start();
+  t.is((await fromEnv.send({ topic: 'T', body: 'x' })).sendStatus, 'SEND_OK');
+  await fromEnv.shutdown();
+  if (saved === undefined) delete process.env['NAMESRV_ADDR'];
+  else process.env['NAMESRV_ADDR'] = saved;
 });
