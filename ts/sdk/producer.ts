@@ -36,6 +36,9 @@ export interface ProducerOptions extends ClientOptions {
   defaultTopicQueueNums?: number;
 }
 
+/** Key of the producer's internal retry-send method (see PushConsumer). */
+export const sendForRetry = Symbol('bolide.sdk.sendForRetry');
+
 /** Template topic brokers auto-create new topics from. */
 export const AUTO_CREATE_TOPIC_KEY = 'TBW102';
 const TOPIC_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
@@ -197,19 +200,17 @@ export class Producer {
     return this.#track(() => this.#sendWithRetries(this.#prepareBatch(messages)));
   }
 
-  /** @internal Used by the push consumer to re-send failed messages to %RETRY%group. */
-  sendRaw(outgoing: Outgoing): Promise<SendResult> {
-    return this.#track(() => this.#sendWithRetries(outgoing));
-  }
-
-  /** @internal The prepared form of a message with extra system properties. */
-  prepare(message: Message, extra: Record<string, string>, reconsume?: { times: number; max: number }): Outgoing {
-    const outgoing = this.#prepareSingle(message, extra);
-    if (reconsume !== undefined) {
-      outgoing.reconsumeTimes = reconsume.times;
-      outgoing.maxReconsumeTimes = reconsume.max;
-    }
-    return outgoing;
+  /**
+   * Internal (symbol-keyed, not in the public index): the push consumer's re-send of a failed
+   * message to %RETRY%group, with extra system properties and the reconsume counters.
+   */
+  [sendForRetry](message: Message, extra: Record<string, string>, times: number, max: number): Promise<SendResult> {
+    return this.#track(() => {
+      const outgoing = this.#prepareSingle(message, extra);
+      outgoing.reconsumeTimes = times;
+      outgoing.maxReconsumeTimes = max;
+      return this.#sendWithRetries(outgoing);
+    });
   }
 
   // ---------------------------------------------------------------------------- preparing
@@ -452,5 +453,3 @@ export class Producer {
     return result;
   }
 }
-
-export type { Outgoing as PreparedOutgoing };

@@ -24,7 +24,7 @@ import { ConcurrencyLimiter } from './limiter.js';
 import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './message.js';
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import { ProcessQueue } from './process-queue.js';
-import { Producer } from './producer.js';
+import { Producer, sendForRetry } from './producer.js';
 import { parseSubscription, tagMatches, type SubscriptionData } from './subscription.js';
 
 /** Clustering: each message to one member of the group. Broadcasting: to every member. */
@@ -667,12 +667,11 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       delete properties[MessageProperty.DELAY];
       properties[MessageProperty.RETRY_TOPIC] = message.topic;
       properties[MessageProperty.ORIGIN_MESSAGE_ID] ??= message.msgId;
-      const outgoing = producer.prepare(
-        { topic: retryTopicOf(this.groupName), body: message.body, flag: message.flag,
-          delayTimeLevel: 3 + message.reconsumeTimes },
-        properties, { times: message.reconsumeTimes + 1, max: maxReconsumeTimes },
-      );
-      await producer.sendRaw(outgoing);
+      const retry = {
+        topic: retryTopicOf(this.groupName), body: message.body, flag: message.flag,
+        delayTimeLevel: 3 + message.reconsumeTimes,
+      };
+      await producer[sendForRetry](retry, properties, message.reconsumeTimes + 1, maxReconsumeTimes);
       return true;
     } catch (error) {
       this.#core.logger.warn('re-send to the retry topic failed; will consume again locally', {
