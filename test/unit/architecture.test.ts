@@ -4,6 +4,8 @@
 //   because the SDK builds on it.
 //   ts/namesrv: protocol, common, remoting only.
 //   ts/broker: protocol, common, remoting, store, config (never namesrv: they talk over the wire).
+//   ts/sdk: protocol, common, remoting only (never broker, namesrv, store: it ships to users),
+//   plus the few builtins it needs.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -47,6 +49,10 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/store', 'ts/config', 'ts/broker'],
     builtins: ['node:fs', 'node:path'],
   },
+  'ts/sdk': {
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/sdk'],
+    builtins: ['node:zlib', 'node:os', 'node:crypto', 'node:fs/promises', 'node:path'],
+  },
 };
 
 test('modules import only what the dependency rules allow', (t) => {
@@ -62,4 +68,35 @@ test('modules import only what the dependency rules allow', (t) => {
     }
   }
   t.deepEqual(violations, []);
+});
+
+test('the SDK is covered by the rules and imports no server module', (t) => {
+  const files = sources('ts/sdk');
+  t.true(files.length > 5);
+  for (const file of files) {
+    for (const specifier of imports(file)) {
+      t.false(/\/(broker|namesrv|store|config)\//.test(`${target(file, specifier)}/`), `${file} imports ${specifier}`);
+    }
+  }
+});
+
+test('the SDK has no import cycles', (t) => {
+  const graph = new Map<string, string[]>();
+  for (const file of sources('ts/sdk')) {
+    graph.set(file, imports(file).filter((s) => s.startsWith('./')).map((s) => join('ts/sdk', s.replace(/\.js$/, '.ts'))));
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (file: string, path: string[]): void => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'visiting') {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+      return;
+    }
+    state.set(file, 'visiting');
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) visit(file, []);
+  t.deepEqual(cycles, []);
 });

@@ -1,0 +1,86 @@
+// The "broker under test" of the SDK integration tests. Today: a real Apache RocketMQ 5.3.3
+// (NameServer + one broker) started per test file. Later the same tests run against Bolide:
+//
+//   BOLIDE_SDK_TARGET=apache    (default) start Apache RocketMQ from Maven jars
+//   BOLIDE_SDK_TARGET=external  use BOLIDE_SDK_NAMESRV=host:port (a running cluster, e.g. Bolide)
+//
+// Tests only see { namesrvAddr, brokerAddr, brokerName, stop } and never assume Apache.
+import type { ExecutionContext } from 'ava';
+import { startApacheRocketMQ } from '../../support/apache-rocketmq.js';
+import { javaSkipReason, requireJava } from '../../support/java-compat.js';
+import { Admin, silentLogger } from '../../../ts/sdk/index.js';
+
+export interface BrokerUnderTest {
+  kind: 'apache' | 'external';
+  namesrvAddr: string;
+  /** Address of a master broker, when known (external targets may leave it empty). */
+  brokerAddr: string;
+  brokerName: string;
+  stop(): Promise<void>;
+}
+
+function target(): 'apache' | 'external' {
+  return process.env['BOLIDE_SDK_TARGET'] === 'external' ? 'external' : 'apache';
+}
+
+/** Reason to skip the suite at registration time (Apache target without java/mvn, not CI). */
+export function brokerSkipReason(): string | null {
+  return target() === 'apache' ? javaSkipReason() : null;
+}
+
+/**
+ * Starts (or connects to) the broker under test. Inside a before hook; under CI=true a missing
+ * Java fails the hook. Returns undefined when the suite must be skipped.
+ */
+export async function startBrokerUnderTest(t: ExecutionContext): Promise<BrokerUnderTest | undefined> {
+  if (target() === 'external') {
+    const namesrvAddr = process.env['BOLIDE_SDK_NAMESRV'];
+    if (namesrvAddr === undefined) throw new Error('BOLIDE_SDK_TARGET=external needs BOLIDE_SDK_NAMESRV');
+    return {
+      kind: 'external', namesrvAddr, brokerAddr: process.env['BOLIDE_SDK_BROKER'] ?? '',
+      brokerName: process.env['BOLIDE_SDK_BROKER_NAME'] ?? 'broker-a', stop: async () => undefined,
+    };
+  }
+  if (!requireJava(t)) return undefined;
+  const apache = await startApacheRocketMQ({ jvmArgs: ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] });
+  return {
+    kind: 'apache', namesrvAddr: apache.namesrvAddr, brokerAddr: apache.brokerAddr, brokerName: apache.brokerName,
+    stop: () => apache.stop(),
+  };
+}
+
+/** A unique name for a topic or group of one test. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return check();
+}
+
+
+/** Creates a topic with `queueNums` queues on every broker and waits until it is routed. */
+export async function createTopic(namesrvAddr: string, topic: string, queueNums = 4): Promise<void> {
+  const admin = new Admin({ namesrvAddr, logger: silentLogger });
+  await admin.start();
+  try {
+    await admin.createTopic(topic, { queueNums });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const route = await admin.waitForRoute(topic, 15_000);
+      if (route.queueDatas.every((data) => data.writeQueueNums === queueNums) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await admin.shutdown();
+  }
+}
+
+/** The SDK logger for tests: silent unless BOLIDE_SDK_TEST_LOG=1. */
+export const testLogger = process.env['BOLIDE_SDK_TEST_LOG'] === '1' ? undefined : silentLogger;

@@ -1,0 +1,769 @@
+// PushConsumer: the broker "pushes" by answering long-polling pulls. Per assigned queue one
+// pull loop fills a ProcessQueue; messages go to the application's handler (concurrently, up
+// to `consumeConcurrency` calls at once, or orderly: one call at a time per queue, holding the
+// queue's broker lock), and offsets advance as messages complete.
+//
+// Assignment: every `rebalanceIntervalMs` (and at once when a broker sends
+// NOTIFY_CONSUMER_IDS_CHANGED) each member reads the group's client ids from a broker and runs
+// the allocation strategy; broadcasting consumers take every queue.
+// Failures: a handler that returns RECONSUME_LATER, throws or times out gets its messages sent
+// back (CONSUMER_SEND_MSG_BACK, else re-sent to %RETRY%group); the broker redelivers them later
+// with RECONSUME_TIMES + 1. Nothing in the background ever rejects unobserved.
+
+import { homedir } from 'node:os';
+import { MessageProperty } from '../protocol/index.js';
+import { allocateAveragely, queueKeySet, type AllocateStrategy } from './allocate.js';
+import { ClientCore, type ClientOptions } from './client-core.js';
+import {
+  brokerAddressOf, getConsumerIdList, getMaxOffset, lockQueues, pullMessages, searchOffset, sendMessageBack,
+  unlockQueues,
+} from './consumer-api.js';
+import { DeliveryChannel } from './delivery-channel.js';
+import { ClientStateError, MQClientError } from './errors.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './message.js';
+import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
+import { ProcessQueue } from './process-queue.js';
+import { Producer, sendForRetry } from './producer.js';
+import { parseSubscription, tagMatches, type SubscriptionData } from './subscription.js';
+
+/** Clustering: each message to one member of the group. Broadcasting: to every member. */
+export type MessageModel = 'CLUSTERING' | 'BROADCASTING';
+
+/** Where a group without a committed offset starts. */
+export type ConsumeFromWhere = 'CONSUME_FROM_LAST_OFFSET' | 'CONSUME_FROM_FIRST_OFFSET' | 'CONSUME_FROM_TIMESTAMP';
+
+/** Handler results (Java's ConsumeConcurrentlyStatus and ConsumeOrderlyStatus). */
+export const ConsumeStatus = {
+  /** Concurrent: done. */
+  CONSUME_SUCCESS: 'CONSUME_SUCCESS',
+  /** Concurrent: send back, redeliver later. */
+  RECONSUME_LATER: 'RECONSUME_LATER',
+  /** Orderly: done. */
+  SUCCESS: 'SUCCESS',
+  /** Orderly: retry the same messages after `suspendCurrentQueueTimeMillis`. */
+  SUSPEND_CURRENT_QUEUE_A_MOMENT: 'SUSPEND_CURRENT_QUEUE_A_MOMENT',
+} as const;
+export type ConsumeStatus = (typeof ConsumeStatus)[keyof typeof ConsumeStatus];
+
+/** Passed to each handler call; the handler may change the retry settings. */
+export interface ConsumeContext {
+  readonly messageQueue: MessageQueue;
+  readonly orderly: boolean;
+  /** Concurrent: delay level of the redelivery (0 = broker decides: 3 + reconsumeTimes). */
+  delayLevelWhenNextConsume: number;
+  /** Orderly: pause before retrying after a failure. */
+  suspendCurrentQueueTimeMillis: number;
+  /**
+   * Concurrent, on success: messages after this index are treated as failed (partial success
+   * of a batch). Default: the whole batch.
+   */
+  ackIndex: number;
+}
+
+/** Consumes a batch (≤ consumeMessageBatchMaxSize). Returning nothing means success. */
+export type MessageHandler = (
+  messages: MessageExt[],
+  context: ConsumeContext,
+) => ConsumeStatus | void | Promise<ConsumeStatus | void>;
+
+/** PushConsumer options; defaults are RocketMQ's. */
+export interface PushConsumerOptions extends ClientOptions {
+  groupName: string;
+  /** Default CLUSTERING. */
+  messageModel?: MessageModel;
+  /** Default CONSUME_FROM_LAST_OFFSET. */
+  consumeFromWhere?: ConsumeFromWhere;
+  /** Start time for CONSUME_FROM_TIMESTAMP, epoch ms. Default 30 minutes ago. */
+  consumeTimestamp?: number;
+  /** Default allocateAveragely. */
+  allocateStrategy?: AllocateStrategy;
+  /** Orderly consumption (per-queue serial, broker-locked). Default false. */
+  orderly?: boolean;
+  /** Handler calls running at once (Java's consumeThreadMax). Default 20. */
+  consumeConcurrency?: number;
+  /** Messages per handler call. Default 1. */
+  consumeMessageBatchMaxSize?: number;
+  /** Messages per pull. Default 32. */
+  pullBatchSize?: number;
+  /** Stop pulling a queue holding this many messages. Default 1000. */
+  pullThresholdForQueue?: number;
+  /** Stop pulling a queue holding this many MiB of bodies. Default 100. */
+  pullThresholdSizeForQueue?: number;
+  /** Stop pulling when buffered offsets span more than this. Default 2000. */
+  consumeConcurrentlyMaxSpan?: number;
+  /** Redeliveries before the broker moves a message to the DLQ. Default 16 (orderly: unlimited). */
+  maxReconsumeTimes?: number;
+  /** A handler call running longer counts as failed. Default 15 min. */
+  consumeTimeoutMs?: number;
+  /** Orderly: pause after a failed call. Default 1000 ms. */
+  suspendCurrentQueueTimeMillis?: number;
+  /** First pause after a failed pull (doubles up to 10 s). Default 1000 ms. */
+  pullTimeDelayMillsWhenException?: number;
+  /** Default 20 000 ms. */
+  rebalanceIntervalMs?: number;
+  /** Offset commit period. Default 5000 ms. */
+  persistConsumerOffsetIntervalMs?: number;
+  /** Broker long-poll hold. Default 15 000 ms. */
+  brokerSuspendMaxTimeMillis?: number;
+  /** Client timeout of a long poll. Default 30 000 ms. */
+  consumerTimeoutMillisWhenSuspend?: number;
+  /** Broadcasting offsets directory. Default ~/.rocketmq_offsets. */
+  offsetStoreDir?: string;
+  /**
+   * A new group honours consumeFromWhere even while the queue still holds offset 0 in memory.
+   * By default (like Java's client) a broker answers offset 0 for such a group, so it starts
+   * at the beginning whatever consumeFromWhere says; `true` asks a 5.x broker not to
+   * (QUERY_CONSUMER_OFFSET setZeroIfNotFound=false). Default false.
+   */
+  strictConsumeFromWhere?: boolean;
+  /** How long shutdown waits for running handlers. Default 30 000 ms. */
+  shutdownTimeoutMs?: number;
+}
+
+type Outcome = 'SUCCESS' | 'FAILED' | 'ABANDON';
+const ABANDONED = Symbol('abandoned');
+const PULL_DELAY_MAX_MS = 10_000;
+const FLOW_CONTROL_DELAY_MS = 50;
+const SEND_BACK_RETRY_DELAY_MS = 5000;
+
+/** Name of a group's retry topic. */
+export function retryTopicOf(group: string): string {
+  return `%RETRY%${group}`;
+}
+
+/** A push consumer. Subscribe, set a handler (or iterate), then start. */
+export class PushConsumer implements AsyncIterable<MessageExt> {
+  readonly groupName: string;
+  readonly messageModel: MessageModel;
+  readonly #core: ClientCore;
+  readonly #options: PushConsumerOptions;
+  readonly #subscriptions = new Map<string, SubscriptionData>();
+  readonly #queues = new Map<string, ProcessQueue>();
+  readonly #loops = new Set<Promise<void>>();
+  readonly #strategy: AllocateStrategy;
+  readonly #offsets: OffsetStore;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #orderly: boolean;
+  #handler: MessageHandler | undefined;
+  /** No application handler: messages go to the async iterator. */
+  #iterating = false;
+  #channel: DeliveryChannel | undefined;
+  #retryProducer: Producer | undefined;
+  #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
+  #stopping: Promise<void> | undefined;
+  #rebalancing: Promise<void> | undefined;
+  #rebalanceAgain = false;
+  #missingRouteDelayMs = 0;
+
+  constructor(options: PushConsumerOptions) {
+    if (typeof options.groupName !== 'string' || options.groupName.length === 0) {
+      throw new MQClientError('groupName is required');
+    }
+    this.groupName = options.groupName;
+    this.messageModel = options.messageModel ?? 'CLUSTERING';
+    this.#options = options;
+    this.#orderly = options.orderly === true;
+    this.#core = new ClientCore(options, `consumer:${options.groupName}`);
+    this.#strategy = options.allocateStrategy ?? allocateAveragely;
+    this.#limiter = new ConcurrencyLimiter(options.consumeConcurrency ?? 20);
+    this.#offsets = this.messageModel === 'CLUSTERING'
+      ? new RemoteOffsetStore(this.#core, this.groupName, options.strictConsumeFromWhere !== true)
+      : new LocalFileOffsetStore(options.offsetStoreDir ?? `${homedir()}/.rocketmq_offsets`, this.groupName);
+  }
+
+  get clientId(): string {
+    return this.#core.clientId;
+  }
+
+  /** Subscribes to a topic with a tag expression (`*` or `TagA || TagB`). */
+  subscribe(topic: string, expression = '*'): void {
+    if (typeof topic !== 'string' || topic.length === 0) throw new MQClientError('topic is empty');
+    this.#subscriptions.set(topic, parseSubscription(topic, expression));
+    if (this.#state === 'running') {
+      void this.#core.heartbeatAll();
+      this.#triggerRebalance();
+    }
+  }
+
+  unsubscribe(topic: string): void {
+    this.#subscriptions.delete(topic);
+    if (this.#state === 'running') this.#triggerRebalance();
+  }
+
+  /** Sets the handler; call before start(). Without one, iterate the consumer instead. */
+  onMessage(handler: MessageHandler): void {
+    if (this.#state !== 'created') throw new ClientStateError('onMessage must be called before start()');
+    this.#handler = handler;
+  }
+
+  /** Messages one by one (each acknowledged when the next is requested). Without onMessage only. */
+  [Symbol.asyncIterator](): AsyncIterator<MessageExt> {
+    if (this.#handler !== undefined && !this.#iterating) {
+      throw new MQClientError('this consumer has a handler; it cannot also be iterated');
+    }
+    this.#channel ??= new DeliveryChannel();
+    return this.#channel;
+  }
+
+  /** The queues currently assigned to this consumer, sorted. */
+  assignedQueues(): MessageQueue[] {
+    return [...this.#queues.values()].map((pq) => pq.queue).sort(compareQueues);
+  }
+
+  /** Starts: heartbeats, first rebalance, pulls. */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new ClientStateError(`consumer cannot start: it is ${this.#state}`);
+    if (this.#subscriptions.size === 0) throw new MQClientError('subscribe to at least one topic before start()');
+    if (this.#handler === undefined) {
+      const channel = (this.#channel ??= new DeliveryChannel());
+      this.#iterating = true;
+      this.#handler = async (messages) => {
+        for (const message of messages) {
+          if ((await channel.deliver(message)) === 'ABANDON') throw ABANDONED;
+        }
+      };
+    }
+    if (this.messageModel === 'CLUSTERING') {
+      const retryTopic = retryTopicOf(this.groupName);
+      this.#subscriptions.set(retryTopic, parseSubscription(retryTopic, '*'));
+    }
+    this.#core.registerConsumer({
+      groupName: this.groupName,
+      consumeType: 'CONSUME_PASSIVELY',
+      messageModel: this.messageModel,
+      consumeFromWhere: this.#options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET',
+      subscriptions: () => [...this.#subscriptions.values()],
+      onConsumerIdsChanged: () => this.#triggerRebalance(),
+      onResetOffset: (topic, offsets) => {
+        this.#resetOffsets(topic, offsets).catch((error: unknown) =>
+          this.#core.logger.warn('offset reset failed', { topic, error: String(error) }));
+      },
+    });
+    this.#core.addTopicSource(() => this.#subscriptions.keys());
+    this.#core.start();
+    this.#state = 'running';
+    await this.#offsets.load();
+    await this.#core.refreshRoutes();
+    await this.#core.heartbeatAll();
+    const scheduler = this.#core.scheduler;
+    const rebalanceMs = this.#options.rebalanceIntervalMs ?? 20_000;
+    scheduler.every('rebalance', rebalanceMs, rebalanceMs, () => this.#rebalance());
+    const persistMs = this.#options.persistConsumerOffsetIntervalMs ?? 5000;
+    scheduler.every('persist offsets', persistMs, persistMs, () => this.#persistOffsets());
+    if (this.#orderly && this.messageModel === 'CLUSTERING') {
+      scheduler.every('lock queues', rebalanceMs, rebalanceMs, () => this.#lockAll());
+    }
+    await this.#rebalance();
+  }
+
+  /**
+   * Stops pulling, lets running handlers finish (up to shutdownTimeoutMs), commits offsets,
+   * unlocks orderly queues, unregisters and closes every connection and timer.
+   */
+  shutdown(): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      return this.#core.shutdown();
+    }
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#state = 'stopping';
+    this.#channel?.close();
+    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
+    const drained = await this.#limiter.idle(timeoutMs);
+    if (!drained) {
+      this.#core.logger.warn('shutdown: handlers still running after the timeout', { timeoutMs });
+      this.#channel?.abandonCurrent();
+    }
+    const queues = [...this.#queues.values()];
+    await this.#offsets.persistAll(queues.map((pq) => pq.queue)).catch((error: unknown) =>
+      this.#core.logger.warn('final offset commit failed', { error: String(error) }));
+    if (this.#orderly && this.messageModel === 'CLUSTERING') await this.#unlock(queues.map((pq) => pq.queue));
+    for (const pq of queues) pq.dropped = true;
+    this.#queues.clear();
+    await this.#core.shutdown();
+    await Promise.allSettled([...this.#loops]);
+    await this.#retryProducer?.shutdown();
+    this.#state = 'stopped';
+  }
+
+  // ---------------------------------------------------------------------------- rebalance
+
+  #triggerRebalance(): void {
+    if (this.#state !== 'running') return;
+    void this.#rebalance();
+  }
+
+  /** Runs a rebalance; if one is running, it runs another round and this resolves after it. */
+  #rebalance(): Promise<void> {
+    if (this.#rebalancing !== undefined) {
+      this.#rebalanceAgain = true;
+      return this.#rebalancing;
+    }
+    const round = this.#rebalanceRounds().finally(() => { this.#rebalancing = undefined; });
+    this.#rebalancing = round;
+    return round;
+  }
+
+  async #rebalanceRounds(): Promise<void> {
+    let missingRoute = false;
+    try {
+      do {
+        this.#rebalanceAgain = false;
+        for (const topic of [...this.#subscriptions.keys()]) {
+          if (this.#state !== 'running') return;
+          try {
+            if (!(await this.#rebalanceTopic(topic))) missingRoute = true;
+          } catch (error) {
+            this.#core.logger.warn('rebalance failed', { topic, error: String(error) });
+          }
+        }
+        for (const pq of [...this.#queues.values()]) {
+          if (!this.#subscriptions.has(pq.queue.topic)) await this.#dropQueue(pq);
+        }
+      } while (this.#rebalanceAgain && this.#state === 'running');
+    } catch (error) {
+      this.#core.logger.warn('rebalance failed', { error: String(error) });
+    }
+    // A topic without a route yet (e.g. %RETRY%group right after the first heartbeat): look again soon.
+    // Doubling from 1 s up to the rebalance interval, so a topic that never appears costs little.
+    if (!missingRoute) this.#missingRouteDelayMs = 0;
+    else if (this.#state === 'running') {
+      const ceiling = this.#options.rebalanceIntervalMs ?? 20_000;
+      this.#missingRouteDelayMs = Math.min(Math.max(1000, this.#missingRouteDelayMs * 2), ceiling);
+      if (this.#missingRouteDelayMs < ceiling) {
+        this.#core.scheduler.once('rebalance retry', this.#missingRouteDelayMs, () => this.#rebalance());
+      }
+    }
+  }
+
+  /** Returns false when the topic has no route yet. */
+  async #rebalanceTopic(topic: string): Promise<boolean> {
+    const route = this.#core.routeOf(topic) ?? (await this.#core.updateRoute(topic));
+    if (route === undefined) return false;
+    const all = ClientCore.subscribeQueues(topic, route).sort(compareQueues);
+    let allocated: MessageQueue[];
+    if (this.messageModel === 'BROADCASTING') allocated = all;
+    else {
+      const ids = (await getConsumerIdList(this.#core, topic, this.groupName)).sort();
+      if (ids.length === 0) return true;
+      allocated = this.#strategy.allocate(this.groupName, this.#core.clientId, all, ids);
+    }
+    await this.#updateQueues(topic, allocated);
+    return true;
+  }
+
+  async #updateQueues(topic: string, allocated: MessageQueue[]): Promise<void> {
+    const wanted = queueKeySet(allocated);
+    for (const pq of [...this.#queues.values()]) {
+      if (pq.queue.topic === topic && !wanted.has(queueKey(pq.queue))) await this.#dropQueue(pq);
+    }
+    for (const queue of allocated) {
+      const key = queueKey(queue);
+      if (this.#queues.has(key) || this.#state !== 'running') continue;
+      if (this.#orderly && this.messageModel === 'CLUSTERING' && !(await this.#lockOne(queue))) continue;
+      let offset: number;
+      try {
+        offset = await this.#startOffset(queue);
+      } catch (error) {
+        this.#core.logger.warn('cannot compute start offset; queue skipped this round', {
+          queue: key, error: String(error),
+        });
+        continue;
+      }
+      if (this.#state !== 'running' || this.#queues.has(key)) continue;
+      const pq = new ProcessQueue(queue);
+      pq.nextOffset = offset;
+      if (this.#orderly) {
+        pq.locked = true;
+        pq.lastLockAtMs = Date.now();
+      }
+      this.#queues.set(key, pq);
+      this.#core.logger.debug('queue assigned', { queue: key, offset });
+      this.#startLoop(pq);
+    }
+  }
+
+  async #dropQueue(pq: ProcessQueue): Promise<void> {
+    pq.dropped = true;
+    this.#queues.delete(queueKey(pq.queue));
+    await this.#offsets.persistAll([pq.queue]);
+    this.#offsets.remove(pq.queue);
+    if (this.#orderly && this.messageModel === 'CLUSTERING') {
+      for (let waited = 0; pq.consumingNow && waited < 1000; waited += 50) await this.#core.scheduler.sleep(50);
+      await this.#unlock([pq.queue]);
+    }
+    this.#core.logger.debug('queue released', { queue: queueKey(pq.queue) });
+  }
+
+  async #startOffset(queue: MessageQueue): Promise<number> {
+    const stored = await this.#offsets.readStore(queue);
+    if (stored >= 0) return stored;
+    const isRetry = queue.topic.startsWith('%RETRY%');
+    switch (this.#options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET') {
+      case 'CONSUME_FROM_FIRST_OFFSET':
+        return 0;
+      case 'CONSUME_FROM_TIMESTAMP':
+        if (isRetry) return getMaxOffset(this.#core, queue);
+        return searchOffset(this.#core, queue, this.#options.consumeTimestamp ?? Date.now() - 30 * 60_000);
+      default:
+        return isRetry ? 0 : getMaxOffset(this.#core, queue);
+    }
+  }
+
+  /**
+   * An admin reset the group's offsets (relayed by the broker): drop the queues, store the new
+   * offsets, and let a rebalance pick the queues up again from there.
+   */
+  async #resetOffsets(topic: string, offsets: Array<{ queue: MessageQueue; offset: number }>): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#core.logger.info('resetting offsets', { topic, queues: offsets.length });
+    const queues: MessageQueue[] = [];
+    for (const { queue, offset } of offsets) {
+      if (queue.topic !== topic) continue;
+      const pq = this.#queues.get(queueKey(queue));
+      if (pq !== undefined) {
+        pq.dropped = true;
+        this.#queues.delete(queueKey(queue));
+      }
+      this.#offsets.update(queue, offset, false);
+      queues.push(queue);
+    }
+    await this.#offsets.persistAll(queues);
+    for (const queue of queues) this.#offsets.remove(queue);
+    if (this.#orderly && this.messageModel === 'CLUSTERING') await this.#unlock(queues);
+    await this.#rebalance();
+  }
+
+  // ---------------------------------------------------------------------------- locks (orderly)
+
+  async #lockOne(queue: MessageQueue): Promise<boolean> {
+    try {
+      const address = await brokerAddressOf(this.#core, queue);
+      const locked = await lockQueues(this.#core, address, this.groupName, [queue]);
+      return locked.some((q) => compareQueues(q, queue) === 0);
+    } catch (error) {
+      this.#core.logger.debug('lock failed', { queue: queueKey(queue), error: String(error) });
+      return false;
+    }
+  }
+
+  async #lockAll(): Promise<void> {
+    const byBroker = new Map<string, ProcessQueue[]>();
+    for (const pq of this.#queues.values()) {
+      const list = byBroker.get(pq.queue.brokerName) ?? [];
+      list.push(pq);
+      byBroker.set(pq.queue.brokerName, list);
+    }
+    for (const [brokerName, pqs] of byBroker) {
+      const address = this.#core.masterAddress(brokerName);
+      if (address === undefined) continue;
+      try {
+        const locked = queueKeySet(await lockQueues(this.#core, address, this.groupName, pqs.map((pq) => pq.queue)));
+        for (const pq of pqs) {
+          pq.locked = locked.has(queueKey(pq.queue));
+          if (pq.locked) pq.lastLockAtMs = Date.now();
+        }
+      } catch (error) {
+        this.#core.logger.warn('lock renewal failed', { brokerName, error: String(error) });
+      }
+    }
+  }
+
+  async #unlock(queues: MessageQueue[]): Promise<void> {
+    const byBroker = new Map<string, MessageQueue[]>();
+    for (const queue of queues) byBroker.set(queue.brokerName, [...(byBroker.get(queue.brokerName) ?? []), queue]);
+    await Promise.all([...byBroker].map(async ([brokerName, list]) => {
+      const address = this.#core.masterAddress(brokerName);
+      if (address === undefined) return;
+      await unlockQueues(this.#core, address, this.groupName, list).catch((error: unknown) =>
+        this.#core.logger.debug('unlock failed', { brokerName, error: String(error) }));
+    }));
+  }
+
+  // ---------------------------------------------------------------------------- pulling
+
+  #startLoop(pq: ProcessQueue): void {
+    const loop = this.#pullLoop(pq).catch((error: unknown) =>
+      this.#core.logger.error('pull loop crashed', { queue: queueKey(pq.queue), error: String(error) }));
+    this.#loops.add(loop);
+    void loop.finally(() => this.#loops.delete(loop));
+  }
+
+  #active(pq: ProcessQueue): boolean {
+    return !pq.dropped && this.#state === 'running';
+  }
+
+  async #pullLoop(pq: ProcessQueue): Promise<void> {
+    const options = this.#options;
+    const countMax = options.pullThresholdForQueue ?? 1000;
+    const bytesMax = (options.pullThresholdSizeForQueue ?? 100) * 1024 * 1024;
+    const spanMax = options.consumeConcurrentlyMaxSpan ?? 2000;
+    const scheduler = this.#core.scheduler;
+    let failures = 0;
+    while (this.#active(pq)) {
+      if (pq.count >= countMax || pq.bytes >= bytesMax || (!this.#orderly && pq.span > spanMax)) {
+        await scheduler.sleep(FLOW_CONTROL_DELAY_MS);
+        continue;
+      }
+      if (this.#orderly && this.messageModel === 'CLUSTERING' && !pq.locked) {
+        await scheduler.sleep(1000);
+        continue;
+      }
+      const subscription = this.#subscriptions.get(pq.queue.topic);
+      if (subscription === undefined) {
+        await scheduler.sleep(1000);
+        continue;
+      }
+      try {
+        const result = await pullMessages(this.#core, {
+          group: this.groupName, queue: pq.queue, offset: pq.nextOffset, maxMessages: options.pullBatchSize ?? 32,
+          subscription, commitOffset: this.#offsets.readMemory(pq.queue), commit: this.messageModel === 'CLUSTERING',
+          suspendTimeoutMs: options.brokerSuspendMaxTimeMillis ?? 15_000,
+          timeoutMs: options.consumerTimeoutMillisWhenSuspend ?? 30_000,
+        });
+        failures = 0;
+        if (!this.#active(pq)) break;
+        this.#onPullResult(pq, result.status, result.nextBeginOffset, result.messages, subscription);
+      } catch (error) {
+        if (!this.#active(pq)) break;
+        failures += 1;
+        const firstDelay = options.pullTimeDelayMillsWhenException ?? 1000;
+        const delay = Math.min(firstDelay * 2 ** (failures - 1), PULL_DELAY_MAX_MS);
+        this.#core.logger.warn('pull failed', { queue: queueKey(pq.queue), delayMs: delay, error: String(error) });
+        await scheduler.sleep(delay);
+      }
+    }
+  }
+
+  #onPullResult(
+    pq: ProcessQueue, status: string, nextOffset: number, messages: MessageExt[], subscription: SubscriptionData,
+  ): void {
+    if (status === 'OFFSET_ILLEGAL') {
+      this.#core.logger.warn('pull offset illegal; moving on', {
+        queue: queueKey(pq.queue), from: pq.nextOffset, to: nextOffset,
+      });
+      pq.nextOffset = nextOffset;
+      this.#offsets.update(pq.queue, nextOffset, false);
+      return;
+    }
+    pq.nextOffset = nextOffset;
+    const wanted = messages.filter((message) => tagMatches(subscription, message.tags));
+    for (const message of wanted) this.#restoreRetryTopic(message);
+    if (wanted.length === 0) {
+      if (pq.count === 0) this.#offsets.update(pq.queue, nextOffset, true);
+      return;
+    }
+    pq.add(wanted);
+    if (this.#orderly) this.#kickOrderly(pq);
+    else {
+      const batch = this.#options.consumeMessageBatchMaxSize ?? 1;
+      for (let i = 0; i < wanted.length; i += batch) {
+        const chunk = wanted.slice(i, i + batch);
+        this.#submit(() => this.#consumeConcurrently(pq, chunk));
+      }
+    }
+  }
+
+  /** A message redelivered through %RETRY%group shows its original topic. */
+  #restoreRetryTopic(message: MessageExt): void {
+    const original = message.properties[MessageProperty.RETRY_TOPIC];
+    if (original !== undefined && message.topic === retryTopicOf(this.groupName)) message.topic = original;
+  }
+
+  // ---------------------------------------------------------------------------- consuming
+
+  /** Runs consumption work under the concurrency bound; a failure is logged, never unhandled. */
+  #submit(task: () => Promise<void>): void {
+    this.#limiter.run(task).catch((error: unknown) =>
+      this.#core.logger.error('consume task failed', { error: String(error) }));
+  }
+
+  async #callHandler(messages: MessageExt[], context: ConsumeContext): Promise<Outcome> {
+    const handler = this.#handler!;
+    const timeoutMs = this.#options.consumeTimeoutMs ?? 15 * 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<'TIMEOUT'>((resolve) => { timer = setTimeout(() => resolve('TIMEOUT'), timeoutMs); });
+      const result = await Promise.race([Promise.resolve().then(() => handler(messages, context)), timeout]);
+      if (result === 'TIMEOUT') {
+        this.#core.logger.warn('handler timed out', { timeoutMs, count: messages.length });
+        return 'FAILED';
+      }
+      const success = result === undefined || result === ConsumeStatus.CONSUME_SUCCESS
+        || result === ConsumeStatus.SUCCESS;
+      if (success) return 'SUCCESS';
+      return 'FAILED';
+    } catch (error) {
+      if (error === ABANDONED) return 'ABANDON';
+      this.#core.logger.warn('handler threw', { error: String(error), count: messages.length });
+      return 'FAILED';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #context(pq: ProcessQueue): ConsumeContext {
+    return {
+      messageQueue: pq.queue,
+      orderly: this.#orderly,
+      delayLevelWhenNextConsume: 0,
+      suspendCurrentQueueTimeMillis: this.#options.suspendCurrentQueueTimeMillis ?? 1000,
+      ackIndex: Number.MAX_SAFE_INTEGER,
+    };
+  }
+
+  async #consumeConcurrently(pq: ProcessQueue, messages: MessageExt[]): Promise<void> {
+    // Shutting down: buffered messages stay uncommitted and are delivered again later.
+    if (pq.dropped || this.#state !== 'running') return;
+    const context = this.#context(pq);
+    const outcome = await this.#callHandler(messages, context);
+    if (outcome === 'ABANDON' || pq.dropped) return;
+    let keep: MessageExt[] = [];
+    // Java semantics: a failed call fails the whole batch; a successful one may ack a prefix.
+    const failed = outcome === 'FAILED' ? messages : messages.slice(Math.max(0, context.ackIndex + 1));
+    if (failed.length > 0) {
+      if (this.messageModel === 'BROADCASTING') {
+        this.#core.logger.warn('broadcast consumption failed; messages dropped', { count: failed.length });
+      } else {
+        for (const message of failed) {
+          if (!(await this.#sendBack(message, context.delayLevelWhenNextConsume))) keep.push(message);
+        }
+      }
+    }
+    const done = keep.length === 0 ? messages : messages.filter((message) => !keep.includes(message));
+    const offset = pq.remove(done);
+    if (offset >= 0 && !pq.dropped) this.#offsets.update(pq.queue, offset, true);
+    if (keep.length > 0) {
+      for (const message of keep) message.reconsumeTimes += 1;
+      const retry = keep;
+      keep = [];
+      this.#core.scheduler.once('local reconsume', SEND_BACK_RETRY_DELAY_MS, () => {
+        this.#submit(() => this.#consumeConcurrently(pq, retry));
+      });
+    }
+  }
+
+  /** Sends a failed message back for redelivery; false if both ways failed. */
+  async #sendBack(message: MessageExt, delayLevel: number): Promise<boolean> {
+    const maxReconsumeTimes = this.#options.maxReconsumeTimes ?? 16;
+    try {
+      await sendMessageBack(this.#core, message, this.groupName, delayLevel, maxReconsumeTimes);
+      return true;
+    } catch (error) {
+      this.#core.logger.warn('send back failed; re-sending to the retry topic', {
+        msgId: message.msgId, error: String(error),
+      });
+    }
+    try {
+      const producer = await this.#ensureRetryProducer();
+      const properties: Record<string, string> = { ...message.properties };
+      delete properties[MessageProperty.RECONSUME_TIME];
+      delete properties[MessageProperty.MAX_RECONSUME_TIMES];
+      delete properties[MessageProperty.DELAY];
+      properties[MessageProperty.RETRY_TOPIC] = message.topic;
+      properties[MessageProperty.ORIGIN_MESSAGE_ID] ??= message.msgId;
+      const retry = {
+        topic: retryTopicOf(this.groupName), body: message.body, flag: message.flag,
+        delayTimeLevel: 3 + message.reconsumeTimes,
+      };
+      await producer[sendForRetry](retry, properties, message.reconsumeTimes + 1, maxReconsumeTimes);
+      return true;
+    } catch (error) {
+      this.#core.logger.warn('re-send to the retry topic failed; will consume again locally', {
+        msgId: message.msgId, error: String(error),
+      });
+      return false;
+    }
+  }
+
+  async #ensureRetryProducer(): Promise<Producer> {
+    if (this.#retryProducer === undefined) {
+      const producer = new Producer({
+        ...this.#options, groupName: 'CLIENT_INNER_PRODUCER', logger: this.#core.logger,
+      });
+      await producer.start();
+      this.#retryProducer = producer;
+    }
+    return this.#retryProducer;
+  }
+
+  #kickOrderly(pq: ProcessQueue): void {
+    if (pq.consumingNow || pq.dropped) return;
+    pq.consumingNow = true;
+    this.#submit(() => this.#consumeOrderlyStep(pq));
+  }
+
+  /** One orderly handler call for a queue; schedules the next step itself. */
+  async #consumeOrderlyStep(pq: ProcessQueue): Promise<void> {
+    const scheduler = this.#core.scheduler;
+    const again = (delayMs: number): void => {
+      scheduler.once('orderly consume', delayMs, () => this.#submit(() => this.#consumeOrderlyStep(pq)));
+    };
+    if (pq.dropped || this.#state !== 'running') {
+      pq.consumingNow = false;
+      return;
+    }
+    if (this.messageModel === 'CLUSTERING' && (!pq.locked || pq.lockExpired)) {
+      if (await this.#lockOne(pq.queue)) {
+        pq.locked = true;
+        pq.lastLockAtMs = Date.now();
+      } else {
+        pq.locked = false;
+        again(100);
+        return;
+      }
+    }
+    const messages = pq.take(this.#options.consumeMessageBatchMaxSize ?? 1);
+    if (messages.length === 0) {
+      pq.consumingNow = false;
+      return;
+    }
+    const context = this.#context(pq);
+    const outcome = await this.#callHandler(messages, context);
+    if (outcome === 'ABANDON' || pq.dropped) {
+      pq.rollbackTaken();
+      pq.consumingNow = false;
+      return;
+    }
+    if (outcome === 'FAILED') {
+      const max = this.#options.maxReconsumeTimes ?? Infinity;
+      if (messages.some((message) => message.reconsumeTimes >= max)) {
+        // Past the limit: to the DLQ (delay level −1), then carry on with the next messages.
+        const sent = await Promise.all(messages.map((message) => this.#sendBackToDlq(message)));
+        if (sent.every((ok) => ok)) {
+          this.#offsets.update(pq.queue, pq.commitTaken(), false);
+          again(0);
+          return;
+        }
+      }
+      for (const message of messages) message.reconsumeTimes += 1;
+      pq.rollbackTaken();
+      again(context.suspendCurrentQueueTimeMillis);
+      return;
+    }
+    const offset = pq.commitTaken();
+    if (offset >= 0) this.#offsets.update(pq.queue, offset, false);
+    if (pq.count > 0) again(0);
+    else pq.consumingNow = false;
+  }
+
+  async #sendBackToDlq(message: MessageExt): Promise<boolean> {
+    try {
+      await sendMessageBack(this.#core, message, this.groupName, -1, this.#options.maxReconsumeTimes ?? 16);
+      return true;
+    } catch (error) {
+      this.#core.logger.warn('send to DLQ failed', { msgId: message.msgId, error: String(error) });
+      return false;
+    }
+  }
+
+  async #persistOffsets(): Promise<void> {
+    if (this.#state !== 'running') return;
+    await this.#offsets.persistAll([...this.#queues.values()].map((pq) => pq.queue));
+  }
+}
