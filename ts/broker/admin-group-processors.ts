@@ -116,7 +116,10 @@ function invokeResetOffset(context: BrokerContext): RequestHandler {
     const result = resetOffsets(context, header);
     if ('code' in result) return reply(request, result.code, result.remark);
     // Server-side reset: the committed offsets move now, so offline groups are reset too...
-    for (const [queue, offset] of result.offsets) context.offsets.commit(header.group, header.topic, queue.queueId, offset);
+    for (const [queue, offset] of result.offsets) {
+      context.offsets.commit(header.group, header.topic, queue.queueId, offset);
+      context.stats.resetPullOffset(header.group, header.topic, queue.queueId, offset);
+    }
     // ...and running consumers drop what they hold and continue from the new offsets.
     const body = encodeResetOffsetBody(result.offsets);
     const info = context.clients.consumerGroup(header.group);

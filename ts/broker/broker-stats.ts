@@ -56,6 +56,11 @@ export class BrokerStats {
     if ((this.#pullOffsets.get(queueKey) ?? -1) < nextOffset) this.#pullOffsets.set(queueKey, nextOffset);
   }
 
+  /** An offset reset: the group's pull position on the queue restarts at `offset`. */
+  resetPullOffset(group: string, topic: string, queueId: number, offset: number): void {
+    this.#pullOffsets.set(`${group}@${topic}@${queueId}`, offset);
+  }
+
   /** The offset after the last message a group pulled from a queue, or −1. */
   pullOffset(group: string, topic: string, queueId: number): number {
     return this.#pullOffsets.get(`${group}@${topic}@${queueId}`) ?? -1;
