@@ -58,6 +58,7 @@ test.after.always(async (t) => {
 /** Runs one mqadmin command; fails the test if it did not complete (stack trace / "command failed"). */
 async function mqadmin(t: ExecutionContext, command: string, ...args: string[]): Promise<string> {
   if (!bolide) throw new Error('Bolide did not start (see the before hook)');
+  t.timeout(5 * 60_000); // each JVM takes ~4 s alone, much longer when the full tier shares the cores
   const r: MqadminResult = await runMqadmin(bolide.namesrvAddr, command, args, { homeDir: home });
   const failed = r.code !== 0 || /command failed|Exception/.test(r.output);
   runs.push({ command, ok: !failed, ms: r.durationMs });
@@ -129,6 +130,10 @@ mtest('after the Java client produced 20 and consumed them: topicStatus, consume
   t.true(Number(kv.get('msgPutTotalTodayNow')) >= 20, `msgPutTotalTodayNow ${kv.get('msgPutTotalTodayNow')}`);
   t.true(Number(kv.get('msgGetTotalTodayNow')) >= 20, `msgGetTotalTodayNow ${kv.get('msgGetTotalTodayNow')}`);
   t.is(kv.get('brokerVersionDesc'), 'V4_9_8');
+
+  const config = await mqadmin(t, 'getBrokerConfig', '-b', bolide!.brokerAddr);
+  t.regex(config, new RegExp(`brokerName\\s+=  ${bolide!.brokerName}\\b`));
+  t.regex(config, /brokerClusterName\s+=  DefaultCluster\b/);
 });
 
 mtest('queryMsgById by offset msgId and by unique msgId prints the message and its consumer track', async (t) => {

@@ -1,6 +1,6 @@
 // Read-only admin requests (what mqadmin's topicStatus, consumerProgress, clusterList,
 // brokerStatus, queryMsgById and dashboards ask a broker):
-//   GET_BROKER_RUNTIME_INFO 28, GET_TOPIC_STATS_INFO 202, GET_CONSUMER_CONNECTION_LIST 203,
+//   GET_BROKER_CONFIG 26, GET_BROKER_RUNTIME_INFO 28, GET_TOPIC_STATS_INFO 202, GET_CONSUMER_CONNECTION_LIST 203,
 //   GET_CONSUME_STATS 208, GET_TOPIC_CONFIG 351, QUERY_TOPIC_CONSUME_BY_WHO 300,
 //   GET_ALL_CONSUMER_OFFSET 43, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201.
 
@@ -118,6 +118,30 @@ function runtimeInfo(context: BrokerContext): RequestHandler {
   };
 }
 
+/**
+ * GET_BROKER_CONFIG body: the effective broker.conf keys as Java properties text (`key=value`
+ * lines, sorted); lists are `;`-joined as broker.conf writes them.
+ */
+export function brokerConfigText(context: BrokerContext): string {
+  const lines: string[] = [];
+  for (const key of Object.keys(context.options).sort()) {
+    const value = (context.options as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'function' || (typeof value === 'object' && value !== null && !Array.isArray(value))) continue;
+    const text = Array.isArray(value) ? value.join(';') : String(value);
+    lines.push(`${key}=${text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function brokerConfig(context: BrokerContext): RequestHandler {
+  return (request) => {
+    const version = JSON.stringify(context.topics.dataVersion);
+    return makeResponse(request, ResponseCode.SUCCESS, {
+      extFields: { version }, body: Buffer.from(brokerConfigText(context), 'utf8'),
+    });
+  };
+}
+
 /** Store time of the message at `queueOffset`, 0 when unknown. */
 function storeTime(context: BrokerContext, topic: string, queueId: number, queueOffset: number): number {
   if (queueOffset < 0) return 0;
@@ -225,6 +249,7 @@ function queryTopicConsumeByWho(context: BrokerContext): RequestHandler {
 
 export function adminStatsProcessors(context: BrokerContext): Array<[number, RequestHandler]> {
   return [
+    [RequestCode.GET_BROKER_CONFIG, brokerConfig(context)],
     [RequestCode.GET_BROKER_RUNTIME_INFO, runtimeInfo(context)],
     [RequestCode.GET_TOPIC_STATS_INFO, topicStats(context)],
     [RequestCode.GET_CONSUMER_CONNECTION_LIST, consumerConnections(context)],

@@ -171,3 +171,18 @@ test('GET_TOPIC_CONFIG, GET_ALL_CONSUMER_OFFSET, GET_ALL_SUBSCRIPTIONGROUP_CONFI
   });
   t.like(groupsBody, { dataVersion: { counter: 1 } });
 });
+
+test('GET_BROKER_CONFIG: broker.conf keys as properties text, DataVersion in the header', async (t) => {
+  const c = await startCluster(t);
+  const response = await c.client.invoke(c.brokerAddr, makeRequest(RequestCode.GET_BROKER_CONFIG));
+  t.is(response.code, ResponseCode.SUCCESS);
+  const lines = response.body?.toString().trimEnd().split('\n') ?? [];
+  const props = new Map(lines.map((line) => line.split('=', 2) as [string, string]));
+  t.is(props.get('brokerName'), 'broker-a');
+  t.is(props.get('brokerClusterName'), 'DefaultCluster');
+  t.is(props.get('namesrvAddr'), c.namesrvAddr);
+  t.is(props.get('listenPort'), '0');
+  t.false(props.has('logger'));
+  t.deepEqual([...props.keys()], [...props.keys()].sort());
+  t.like(JSON.parse(response.extFields['version'] ?? '{}'), { stateVersion: 0 });
+});
