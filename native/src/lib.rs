@@ -281,6 +281,12 @@ impl NativeStore {
         Ok(self.store()?.wait_dispatched(Duration::from_millis(u64::from(timeout_ms))))
     }
 
+    /// Drop a topic's ConsumeQueues and queue offsets; true if it had queues.
+    #[napi]
+    pub fn delete_topic(&self, topic: String) -> Result<bool, ErrorCode> {
+        self.store()?.delete_topic(&topic).map_err(store_error)
+    }
+
     #[napi]
     pub fn flush_all(&self) -> Result<f64, ErrorCode> {
         Ok(self.store()?.flush_all().map_err(store_error)? as f64)

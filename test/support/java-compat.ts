@@ -463,3 +463,120 @@ export async function runScenario<D = Record<string, any>>(
   }
   return result;
 }
+
+// ------------------------------------------------------------------------------------------------ mqadmin
+
+export const MQADMIN_VERSION = '5.3.3';
+export const mqadminProjectDir = path.join(repoRoot, 'test', 'compat', 'mqadmin');
+
+export interface MqadminBuild {
+  version: string;
+  /** Runtime classpath of rocketmq-tools, ready for `java -cp`. */
+  classpath: string;
+  dir: string;
+  /** Resolved by this call (false: taken from the cache). */
+  resolved: boolean;
+  resolveMs: number;
+}
+
+async function cachedMqadmin(dir: string, version: string, hash: string): Promise<MqadminBuild | null> {
+  try {
+    const stamp = JSON.parse(await readFile(path.join(dir, 'stamp.json'), 'utf8')) as { hash: string };
+    if (stamp.hash !== hash) return null;
+    const classpath = (await readFile(path.join(dir, 'classpath.txt'), 'utf8')).trim();
+    const entries = classpath.split(path.delimiter).filter(Boolean);
+    if (entries.length === 0 || !entries.every((e) => existsSync(e))) return null;
+    if (!entries.some((e) => path.basename(e).startsWith('rocketmq-tools-'))) return null;
+    return { version, classpath: entries.join(path.delimiter), dir, resolved: false, resolveMs: 0 };
+  } catch {
+    return null;
+  }
+}
+
+const mqadminBuilds = new Map<string, Promise<MqadminBuild>>();
+
+/**
+ * Apache's mqadmin (rocketmq-tools) for one version: its classpath resolved by Maven on first use and cached
+ * in .test-cache/mqadmin/<version>/ (classpath.txt + stamp.json), under the same lock as the driver builds.
+ */
+export function ensureMqadmin(version: string = MQADMIN_VERSION): Promise<MqadminBuild> {
+  if (!/^\d+\.\d+\.\d+$/.test(version)) return Promise.reject(new Error(`bad rocketmq-tools version ${version}`));
+  let build = mqadminBuilds.get(version);
+  if (!build) {
+    build = resolveMqadmin(version);
+    build.catch(() => mqadminBuilds.delete(version));
+    mqadminBuilds.set(version, build);
+  }
+  return build;
+}
+
+async function resolveMqadmin(version: string): Promise<MqadminBuild> {
+  assertJavaTools();
+  const dir = path.join(testCacheDir, 'mqadmin', version);
+  const pom = path.join(mqadminProjectDir, 'pom.xml');
+  const hash = createHash('sha256').update(`rocketmq-tools ${version}\n`).update(await readFile(pom)).digest('hex');
+  const cached = await cachedMqadmin(dir, version, hash);
+  if (cached) return cached;
+  return withCacheLock('maven', async () => {
+    const again = await cachedMqadmin(dir, version, hash);
+    if (again) return again;
+    const started = Date.now();
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const logFile = path.join(dir, 'resolve.log');
+    const result = await runCommand(
+      'mvn',
+      ['-B', '-q', '-Dstyle.color=never', '-f', pom, `-Drocketmq.version=${version}`,
+        `-Dmdep.outputFile=${path.join(dir, 'classpath.txt')}`, 'dependency:build-classpath'],
+      { logFile, timeoutMs: 15 * 60_000 },
+    );
+    if (result.code !== 0) {
+      throw new Error(`resolving rocketmq-tools ${version} failed (log ${logFile}):\n${tail(result.output)}`);
+    }
+    await writeFile(path.join(dir, 'stamp.json'), JSON.stringify({ hash, version, resolvedAt: new Date().toISOString() }));
+    const built = await cachedMqadmin(dir, version, hash);
+    if (!built) throw new Error(`rocketmq-tools ${version} resolved but its classpath is incomplete (see ${logFile})`);
+    return { ...built, resolved: true, resolveMs: Date.now() - started };
+  });
+}
+
+export interface MqadminResult {
+  command: string;
+  args: string[];
+  code: number | null;
+  /** stdout + stderr, in arrival order. */
+  output: string;
+  durationMs: number;
+}
+
+/** JVM options for mqadmin: small heap, fast start. */
+const MQADMIN_JVM_ARGS = ['-Xms32m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto'];
+
+/**
+ * Runs `mqadmin <command> <args...> -n <namesrvAddr>` (MQAdminStartup) with user.home and the client log root in
+ * `homeDir`, so nothing lands in the real home directory.
+ */
+export async function runMqadmin(
+  namesrvAddr: string,
+  command: string,
+  args: string[],
+  options: { homeDir: string; version?: string; timeoutMs?: number },
+): Promise<MqadminResult> {
+  const build = await ensureMqadmin(options.version ?? MQADMIN_VERSION);
+  await mkdir(path.join(options.homeDir, 'logs'), { recursive: true });
+  const started = Date.now();
+  const jvm = [
+    ...MQADMIN_JVM_ARGS,
+    `-Duser.home=${options.homeDir}`,
+    `-Drocketmq.client.logRoot=${path.join(options.homeDir, 'logs')}`,
+    `-Drocketmq.log.root=${path.join(options.homeDir, 'logs')}`,
+    `-Drocketmq.home.dir=${options.homeDir}`,
+    '-Drocketmq.client.logUseSlf4j=false',
+  ];
+  const result = await runCommand(
+    'java',
+    [...jvm, '-cp', build.classpath, 'org.apache.rocketmq.tools.command.MQAdminStartup', command, ...args, '-n', namesrvAddr],
+    { timeoutMs: options.timeoutMs ?? 90_000 },
+  );
+  return { command, args, code: result.code, output: result.output, durationMs: Date.now() - started };
+}

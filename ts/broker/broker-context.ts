@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger.js';
 import { makeResponse, type RemotingCommand } from '../protocol/command.js';
 import type { MessageStore } from '../store/index.js';
 import type { ResolvedBrokerOptions } from './broker-options.js';
+import type { BrokerStats } from './broker-stats.js';
 import type { ClientManager } from './client-manager.js';
 import type { ConsumerOffsetManager } from './consumer-offset-manager.js';
 import type { RebalanceLockManager } from './rebalance-lock-manager.js';
@@ -20,6 +21,8 @@ export interface BrokerContext {
   readonly offsets: ConsumerOffsetManager;
   readonly clients: ClientManager;
   readonly locks: RebalanceLockManager;
+  /** Put/get counters and rates for the admin calls. */
+  readonly stats: BrokerStats;
   readonly logger: Logger;
   /** brokerIP1:port actually bound: the STOREHOST and the address registered with name servers. */
   brokerAddr(): string;

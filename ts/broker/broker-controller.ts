@@ -24,6 +24,9 @@ import { ClientManager } from './client-manager.js';
 import { clientProcessors } from './client-processors.js';
 import { ConsumerOffsetManager } from './consumer-offset-manager.js';
 import { BrokerError } from './errors.js';
+import { BrokerStats, SAMPLE_INTERVAL_MS } from './broker-stats.js';
+import { adminStatsProcessors } from './admin-stats-processors.js';
+import { adminGroupProcessors } from './admin-group-processors.js';
 import { NameServerRegistrar } from './name-server-registrar.js';
 import { offsetProcessors } from './offset-processors.js';
 import { PullMessageProcessor } from './pull-processor.js';
@@ -64,6 +67,7 @@ export class BrokerController {
   readonly offsets: ConsumerOffsetManager;
   readonly clients: ClientManager;
   readonly #locks = new RebalanceLockManager();
+  readonly stats = new BrokerStats();
   readonly #servers: RemotingServer[] = [];
   #store: MessageStore | undefined;
   #pull: PullMessageProcessor | undefined;
@@ -175,7 +179,7 @@ export class BrokerController {
   #context(store: MessageStore): BrokerContext {
     return {
       options: this.options, store, topics: this.topics, groups: this.groups, offsets: this.offsets,
-      clients: this.clients, locks: this.#locks, logger: this.#logger, brokerAddr: () => this.brokerAddr,
+      clients: this.clients, locks: this.#locks, stats: this.stats, logger: this.#logger, brokerAddr: () => this.brokerAddr,
     };
   }
 
@@ -192,6 +196,8 @@ export class BrokerController {
       ...queryProcessors(context),
       ...clientProcessors(context),
       ...adminProcessors(context),
+      ...adminStatsProcessors(context),
+      ...adminGroupProcessors(context),
     ];
   }
 
@@ -220,8 +226,9 @@ export class BrokerController {
   #startTimers(): void {
     const flushOffsets = setInterval(() => this.#persistOffsets(), this.options.flushConsumerOffsetInterval);
     const scanClients = setInterval(() => this.clients.scanExpired(Date.now()), this.options.clientScanIntervalMs);
-    for (const timer of [flushOffsets, scanClients]) timer.unref();
-    this.#timers = [flushOffsets, scanClients];
+    const sampleStats = setInterval(() => this.stats.sample(), SAMPLE_INTERVAL_MS);
+    for (const timer of [flushOffsets, scanClients, sampleStats]) timer.unref();
+    this.#timers = [flushOffsets, scanClients, sampleStats];
   }
 
   #persistOffsets(force = false): void {

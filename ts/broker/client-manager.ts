@@ -187,6 +187,11 @@ export class ClientManager {
     }
   }
 
+  /** Names of the consumer groups with at least one live channel. */
+  consumerGroupNames(): string[] {
+    return [...this.#consumers.keys()].sort();
+  }
+
   consumerGroup(group: string): ConsumerGroupInfo | undefined {
     return this.#consumers.get(group);
   }

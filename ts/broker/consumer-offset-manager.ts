@@ -54,6 +54,58 @@ export class ConsumerOffsetManager {
     return this.#table.get(topic + KEY_SEPARATOR + group)?.get(queueId) ?? -1;
   }
 
+  /** Topics the group has committed offsets for. */
+  topicsOf(group: string): string[] {
+    const topics: string[] = [];
+    for (const key of this.#table.keys()) {
+      const at = key.lastIndexOf(KEY_SEPARATOR);
+      if (key.slice(at + 1) === group) topics.push(key.slice(0, at));
+    }
+    return topics.sort();
+  }
+
+  /** Groups that have committed offsets for the topic. */
+  groupsOf(topic: string): string[] {
+    const groups: string[] = [];
+    for (const key of this.#table.keys()) {
+      const at = key.lastIndexOf(KEY_SEPARATOR);
+      if (key.slice(0, at) === topic) groups.push(key.slice(at + 1));
+    }
+    return groups.sort();
+  }
+
+  /** `topic@group` → queueId → offset, a copy (GET_ALL_CONSUMER_OFFSET). */
+  snapshot(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [key, offsets] of this.#table) {
+      out[key] = Object.fromEntries([...offsets].map(([queueId, offset]) => [String(queueId), offset]));
+    }
+    return out;
+  }
+
+  get dataVersion(): DataVersion {
+    return { ...this.#dataVersion };
+  }
+
+  /** Forgets a group's offsets (all topics, or one). */
+  removeGroup(group: string, topic?: string): void {
+    for (const key of [...this.#table.keys()]) {
+      const at = key.lastIndexOf(KEY_SEPARATOR);
+      if (key.slice(at + 1) !== group || (topic !== undefined && key.slice(0, at) !== topic)) continue;
+      this.#table.delete(key);
+      this.#dirty = true;
+    }
+  }
+
+  /** Forgets every group's offsets of a topic. */
+  removeTopic(topic: string): void {
+    for (const key of [...this.#table.keys()]) {
+      if (key.slice(0, key.lastIndexOf(KEY_SEPARATOR)) !== topic) continue;
+      this.#table.delete(key);
+      this.#dirty = true;
+    }
+  }
+
   /** Writes the file if anything changed since the last write; returns whether it wrote. */
   persist(force = false): boolean {
     if (!this.#dirty && !force) return false;

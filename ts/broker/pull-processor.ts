@@ -127,6 +127,7 @@ export class PullMessageProcessor {
       }),
     });
     if (code !== ResponseCode.SUCCESS) return response;
+    context.stats.onGet(header.consumerGroup, header.topic, header.queueId, result.messageCount, result.nextBeginOffset);
     this.#writeFound(requestContext, response, result);
     return 'replied';
   }

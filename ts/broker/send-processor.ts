@@ -191,6 +191,7 @@ async function handleSend(context: BrokerContext, request: RemotingCommand,
   } catch (error) {
     return storeErrorResponse(request, error, context);
   }
+  context.stats.onPut(results.length);
   const last = results[results.length - 1] as AppendResult;
   const wait = decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false';
   if (context.store.flushDiskType === 'SYNC_FLUSH' && wait) {

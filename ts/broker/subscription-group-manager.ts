@@ -92,6 +92,25 @@ export class SubscriptionGroupManager {
     this.persist();
   }
 
+  /** Removes a group; true if it existed. */
+  remove(group: string): boolean {
+    if (!this.#table.delete(group)) return false;
+    this.#dataVersion = {
+      counter: this.#dataVersion.counter + 1, stateVersion: this.#dataVersion.stateVersion, timestamp: Date.now(),
+    };
+    this.persist();
+    return true;
+  }
+
+  /** Copies of every group's config (GET_ALL_SUBSCRIPTIONGROUP_CONFIG). */
+  snapshot(): SubscriptionGroupConfig[] {
+    return [...this.#table.values()].map((config) => ({ ...config }));
+  }
+
+  get dataVersion(): DataVersion {
+    return { ...this.#dataVersion };
+  }
+
   groups(): string[] {
     return [...this.#table.keys()];
   }

@@ -147,6 +147,20 @@ export class TopicConfigManager {
     for (const listener of this.#listeners) listener(config);
   }
 
+  /** Removes a topic, persists, notifies (with the removed config); false if it did not exist. */
+  remove(topic: string): boolean {
+    const config = this.#table.get(topic);
+    if (config === undefined) return false;
+    this.#table.delete(topic);
+    this.#dataVersion = {
+      counter: this.#dataVersion.counter + 1, stateVersion: this.#dataVersion.stateVersion, timestamp: Date.now(),
+    };
+    this.persist();
+    this.#options.logger.info('topic deleted', { topic });
+    for (const listener of this.#listeners) listener(config);
+    return true;
+  }
+
   /**
    * The topic to store a send under, auto-creating it from the template `defaultTopic` when
    * allowed. Returns undefined when the topic does not exist and cannot be created.

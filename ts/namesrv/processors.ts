@@ -14,6 +14,10 @@ import {
   RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
 } from '../protocol/headers-namesrv.js';
 import {
+  DeleteTopicFromNamesrvRequestHeader, GetTopicsByClusterRequestHeader, WipeWritePermOfBrokerRequestHeader,
+  WipeWritePermOfBrokerResponseHeader,
+} from '../protocol/headers-admin.js';
+import {
   decodeDataVersion, decodeRegisterBrokerBody, encodeClusterInfo, encodeDataVersion, encodeKVTable, encodeTopicList,
   encodeTopicRouteData, type RegisterBrokerBody,
 } from '../protocol/namesrv-bodies.js';
@@ -182,6 +186,26 @@ function getKvList(state: NamesrvState): RequestHandler {
   };
 }
 
+function deleteTopic(state: NamesrvState): RequestHandler {
+  return (request) => {
+    const { topic, clusterName } = decodeHeader(DeleteTopicFromNamesrvRequestHeader, request.extFields);
+    if (state.routes.deleteTopic(topic, clusterName)) state.logger.info('topic deleted', { topic, clusterName });
+    return success(request);
+  };
+}
+
+function writePerm(state: NamesrvState, add: boolean): RequestHandler {
+  return (request) => {
+    const { brokerName } = decodeHeader(WipeWritePermOfBrokerRequestHeader, request.extFields);
+    const wipeTopicCount = state.routes.updateWritePerm(brokerName, add);
+    state.logger.info(add ? 'write permission added' : 'write permission wiped', { brokerName, topics: wipeTopicCount });
+    // ADD_WRITE_PERM_OF_BROKER answers with `addTopicCount`; both are read by name.
+    const extFields = add ? { addTopicCount: String(wipeTopicCount) }
+      : encodeHeader(WipeWritePermOfBrokerResponseHeader, { wipeTopicCount });
+    return success(request, { extFields });
+  };
+}
+
 /** Every name server handler by request code. */
 export function namesrvProcessors(state: NamesrvState): ReadonlyMap<number, RequestHandler> {
   return new Map<number, RequestHandler>([
@@ -193,6 +217,18 @@ export function namesrvProcessors(state: NamesrvState): ReadonlyMap<number, Requ
     [RequestCode.QUERY_DATA_VERSION, queryDataVersion(state)],
     [RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, (request) =>
       success(request, { body: encodeTopicList(state.routes.getAllTopics()) })],
+    [RequestCode.DELETE_TOPIC_IN_NAMESRV, deleteTopic(state)],
+    [RequestCode.GET_TOPICS_BY_CLUSTER, (request) => {
+      const { cluster } = decodeHeader(GetTopicsByClusterRequestHeader, request.extFields);
+      return success(request, { body: encodeTopicList(state.routes.getTopicsByCluster(cluster)) });
+    }],
+    [RequestCode.GET_SYSTEM_TOPIC_LIST_FROM_NS, (request) => {
+      const { topics, brokerAddr } = state.routes.getSystemTopics();
+      const body = Buffer.from(JSON.stringify(brokerAddr === undefined ? { topicList: topics } : { brokerAddr, topicList: topics }));
+      return success(request, { body });
+    }],
+    [RequestCode.WIPE_WRITE_PERM_OF_BROKER, writePerm(state, false)],
+    [RequestCode.ADD_WRITE_PERM_OF_BROKER, writePerm(state, true)],
     [RequestCode.PUT_KV_CONFIG, putKvConfig(state)],
     [RequestCode.GET_KV_CONFIG, getKvConfig(state)],
     [RequestCode.DELETE_KV_CONFIG, deleteKvConfig(state)],

@@ -240,6 +240,67 @@ export class RouteInfoManager {
     return info;
   }
 
+  /**
+   * DELETE_TOPIC_IN_NAMESRV: forgets the topic's queues on the brokers of `clusterName`, or
+   * everywhere. Returns whether anything was removed.
+   */
+  deleteTopic(topic: string, clusterName?: string): boolean {
+    const queues = this.#topicQueues.get(topic);
+    if (queues === undefined) return false;
+    if (clusterName === undefined || clusterName === '') {
+      this.#topicQueues.delete(topic);
+      return true;
+    }
+    const members = this.#clusters.get(clusterName);
+    let removed = false;
+    for (const brokerName of members ?? []) removed = queues.delete(brokerName) || removed;
+    if (queues.size === 0) this.#topicQueues.delete(topic);
+    return removed;
+  }
+
+  /** GET_TOPICS_BY_CLUSTER: topics served by at least one broker group of the cluster, sorted. */
+  getTopicsByCluster(clusterName: string): string[] {
+    const members = this.#clusters.get(clusterName);
+    if (members === undefined) return [];
+    const topics: string[] = [];
+    for (const [topic, queues] of this.#topicQueues) {
+      if ([...queues.keys()].some((brokerName) => members.has(brokerName))) topics.push(topic);
+    }
+    return topics.sort();
+  }
+
+  /**
+   * GET_SYSTEM_TOPIC_LIST_FROM_NS: the topics named after clusters and broker groups (every
+   * broker creates them), plus the address of one master.
+   */
+  getSystemTopics(): { topics: string[]; brokerAddr: string | undefined } {
+    const topics = new Set<string>([...this.#clusters.keys(), ...this.#groups.keys()]);
+    let brokerAddr: string | undefined;
+    for (const name of [...this.#groups.keys()].sort()) {
+      brokerAddr ??= this.#groups.get(name)?.addrs.get(MASTER_ID);
+    }
+    return { topics: [...topics].sort(), brokerAddr };
+  }
+
+  /**
+   * WIPE_WRITE_PERM_OF_BROKER (`add` false) / ADD_WRITE_PERM_OF_BROKER (`add` true): clears or
+   * sets the WRITE bit of every topic's queues on a broker group. Returns how many changed.
+   */
+  updateWritePerm(brokerName: string, add: boolean): number {
+    const WRITE = 2;
+    let count = 0;
+    for (const queues of this.#topicQueues.values()) {
+      const data = queues.get(brokerName);
+      if (data === undefined) continue;
+      const perm = add ? data.perm | WRITE : data.perm & ~WRITE;
+      if (perm !== data.perm) {
+        data.perm = perm;
+        count += 1;
+      }
+    }
+    return count;
+  }
+
   /** Every topic with at least one live broker group, sorted. */
   getAllTopics(): string[] {
     return [...this.#topicQueues.keys()].sort();

@@ -30,6 +30,7 @@ export type {
 } from './header-schema.js';
 export * from './headers.js';
 export * from './headers-namesrv.js';
+export * from './headers-admin.js';
 export {
   SEND_HEADER_V2_NAMES, sendHeaderFromV2, sendHeaderToV2, decodeSendMessageHeader, encodeSendMessageHeader,
 } from './send-header.js';
@@ -66,3 +67,11 @@ export {
 export type {
   SubscriptionData, ConsumerData, HeartbeatData, MessageQueueRef, LockBatchRequestBody,
 } from './broker-bodies.js';
+export {
+  javaDouble, messageQueueJson, compareQueues, encodeTopicStatsTable, encodeConsumeStats, encodeConsumerConnection,
+  decodeConsumerConnection, encodeGroupList, decodeGroupList, encodeResetOffsetBody, decodeQueueKeyedMap,
+  decodeOffsetTable, encodeSubscriptionGroupWrapper, encodeConsumerOffsetWrapper, decodeSubscriptionGroupBody,
+} from './admin-bodies.js';
+export type {
+  TopicOffset, OffsetWrapper, ConnectionInfo, ConsumerConnection, SubscriptionGroupBody,
+} from './admin-bodies.js';

@@ -326,6 +326,15 @@ export class MessageStore {
     return call(() => this.#native.waitDispatched(timeoutMs));
   }
 
+  /**
+   * DELETE_TOPIC_IN_BROKER: drops the topic's ConsumeQueues and queue offsets (a topic created
+   * again starts at offset 0). Its records stay in the CommitLog until retention. True if the
+   * topic had queues.
+   */
+  deleteTopic(topic: string): boolean {
+    return call(() => this.#native.deleteTopic(topic));
+  }
+
   flushAll(): number {
     return call(() => this.#native.flushAll());
   }

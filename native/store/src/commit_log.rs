@@ -161,6 +161,11 @@ impl CommitLog {
         self.write.lock().expect("write lock").queue_offsets = table;
     }
 
+    /// Forget a topic's next queue offsets (the topic was deleted; a new one starts at 0).
+    pub fn remove_topic_offsets(&self, topic: &str) {
+        self.write.lock().expect("write lock").queue_offsets.remove(topic);
+    }
+
     /// Publish the recovered end: the write and flushed positions start here.
     pub(crate) fn set_recovered_end(&self, end: u64) {
         self.write_position.store(end, Ordering::Release);

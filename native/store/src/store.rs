@@ -225,6 +225,20 @@ impl MessageStore {
         self.commit_log.flush_to(self.commit_log.write_position())
     }
 
+    /// Delete a topic's ConsumeQueues and forget its queue offsets, so a topic created again
+    /// under the same name starts at offset 0. Its records stay in the CommitLog until retention
+    /// removes them (they are no longer reachable by queue). Waits (bounded) for the dispatcher
+    /// first, so records appended before the call do not recreate the queues afterwards.
+    /// Returns whether the topic had queues.
+    ///
+    /// # Errors
+    /// `Io` if the topic's directory cannot be removed.
+    pub fn delete_topic(&self, topic: &str) -> Result<bool> {
+        self.dispatcher.wait_caught_up(Duration::from_secs(2));
+        self.commit_log.remove_topic_offsets(topic);
+        Ok(self.consume_queues.delete_topic(topic)?)
+    }
+
     /// Run one retention pass now (also runs on its own timer).
     pub fn clean_now(&self) -> Result<crate::clean::CleanReport> {
         self.clean.run_once()

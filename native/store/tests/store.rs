@@ -111,6 +111,26 @@ fn appended_messages_are_readable_through_their_consume_queue_after_a_clean_rest
 }
 
 #[test]
+fn delete_topic_drops_its_queues_and_a_recreated_topic_starts_at_offset_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(config(dir.path())).unwrap();
+    append_numbered(&store, 0, 40);
+    let other = store.append(&[message("Other", 0, b"keep", b"")]).unwrap();
+    assert_eq!(other[0].queue_offset, 0);
+    assert!(store.delete_topic("TopicTest").unwrap(), "the topic had queues");
+    assert_eq!(store.max_offset_in_queue("TopicTest", 0), 0);
+    assert!(!store.queues().iter().any(|(topic, _)| topic == "TopicTest"));
+    assert!(!dir.path().join("consumequeue").join("TopicTest").exists());
+    assert!(!store.delete_topic("TopicTest").unwrap(), "already gone");
+    let again = store.append(&[message("TopicTest", 1, b"again", b"")]).unwrap();
+    assert_eq!(again[0].queue_offset, 0, "queue offsets restart");
+    assert!(store.wait_dispatched(Duration::from_secs(5)));
+    assert_eq!(read_queue(&store, 1), vec![b"again".to_vec()]);
+    assert_eq!(store.max_offset_in_queue("Other", 0), 1, "other topics are untouched");
+    store.close().unwrap();
+}
+
+#[test]
 fn pull_status_follows_rocketmq_for_every_offset_case() {
     let dir = tempfile::tempdir().unwrap();
     let store = MessageStore::open(config(dir.path())).unwrap();
