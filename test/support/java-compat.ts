@@ -20,7 +20,11 @@ export const driverProjectDir = path.join(repoRoot, 'test', 'compat', 'java');
 /** Client versions the self-check covers; any released rocketmq-client version builds. */
 export const COMPAT_CLIENT_VERSIONS = ['4.9.8', '5.3.3'] as const;
 
+/** Scenarios of FeatureScenarios.java (one line per feature class). */
+export type FeatureScenarioName = never;
+
 export type ScenarioName =
+  | FeatureScenarioName
   | 'produce-sync'
   | 'produce-async'
   | 'produce-oneway'

@@ -53,11 +53,18 @@ public final class Scenarios {
         "produce-batch", "push-cluster-two-consumers", "lite-pull-assign-seek", "query-by-key",
         "view-by-offset-msgid", "produce-for", "consume-from");
 
+    /** Every scenario name the driver accepts: the core ones above plus the feature scenarios. */
+    static final List<String> ALL_SCENARIOS = new ArrayList<>(SCENARIOS);
+
+    static {
+        ALL_SCENARIOS.addAll(FeatureScenarios.NAMES);
+    }
+
     private static final Map<String, String> OPTIONS = new LinkedHashMap<>();
 
     static {
         OPTIONS.put("namesrv", "name server address host:port (required)");
-        OPTIONS.put("scenario", "one of " + SCENARIOS);
+        OPTIONS.put("scenario", "one of " + ALL_SCENARIOS);
         OPTIONS.put("topic", "topic (default bolide-compat-<scenario>-<run>)");
         OPTIONS.put("group", "consumer group (default bolide-compat-<scenario>-<run>)");
         OPTIONS.put("producer-group", "producer group (default bolide-compat-producer-<run>)");
@@ -79,24 +86,25 @@ public final class Scenarios {
         OPTIONS.put("send-timeout-ms", "producer sendMsgTimeout (10000)");
         OPTIONS.put("timeout-ms", "scenario deadline (60000; push-cluster-two-consumers 240000)");
         OPTIONS.put("log-dir", "directory for the client's own log files (a new temp dir)");
+        OPTIONS.putAll(FeatureScenarios.OPTIONS);
     }
 
     private static final int MAX_LISTED = 20;
 
-    private final Map<String, String> opts;
-    private final String scenario;
-    private final String namesrv;
-    private final String run;
-    private final String topic;
-    private final String group;
-    private final int count;
-    private final int queues;
-    private final long deadline;
-    private final Msgs msgs;
-    private final String pid = Long.toString(ProcessHandle.current().pid());
-    private final Map<String, Object> details = Collections.synchronizedMap(new LinkedHashMap<>());
-    private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
-    private final List<Runnable> shutdowns = Collections.synchronizedList(new ArrayList<>());
+    final Map<String, String> opts;
+    final String scenario;
+    final String namesrv;
+    final String run;
+    final String topic;
+    final String group;
+    final int count;
+    final int queues;
+    final long deadline;
+    final Msgs msgs;
+    final String pid = Long.toString(ProcessHandle.current().pid());
+    final Map<String, Object> details = Collections.synchronizedMap(new LinkedHashMap<>());
+    final List<String> problems = Collections.synchronizedList(new ArrayList<>());
+    final List<Runnable> shutdowns = Collections.synchronizedList(new ArrayList<>());
 
     private Scenarios(Map<String, String> opts) {
         this.opts = opts;
@@ -178,7 +186,7 @@ public final class Scenarios {
         if (!opts.containsKey("namesrv") || !opts.containsKey("scenario")) {
             throw new IllegalArgumentException("--namesrv and --scenario are required");
         }
-        if (!SCENARIOS.contains(opts.get("scenario"))) {
+        if (!ALL_SCENARIOS.contains(opts.get("scenario"))) {
             throw new IllegalArgumentException("unknown scenario " + opts.get("scenario"));
         }
         return opts;
@@ -271,7 +279,9 @@ public final class Scenarios {
                     consumeFrom();
                     break;
                 default:
-                    throw new IllegalStateException(scenario);
+                    if (!FeatureScenarios.run(scenario, this)) {
+                        throw new IllegalStateException(scenario);
+                    }
             }
         } catch (Throwable e) {
             error = describe(e);
@@ -575,9 +585,11 @@ public final class Scenarios {
         c.assign(mqs);
         for (MessageQueue mq : mqs) {
             if (seekTo.containsKey(mq.getQueueId())) {
-                c.seek(mq, seekTo.get(mq.getQueueId()));
+                long offset = seekTo.get(mq.getQueueId());
+                retryTransient("seek " + mq, () -> c.seek(mq, offset));
             } else {
-                c.seekToEnd(mq); // no message of this run there: nothing should come from it
+                // no message of this run there: nothing should come from it
+                retryTransient("seekToEnd " + mq, () -> c.seekToEnd(mq));
             }
         }
         Map<Integer, List<Long>> got = new TreeMap<>();
@@ -827,7 +839,7 @@ public final class Scenarios {
 
     // ------------------------------------------------------------------------------------------------------ helpers
 
-    private DefaultMQProducer producer() throws Exception {
+    DefaultMQProducer producer() throws Exception {
         DefaultMQProducer p = new DefaultMQProducer(opts.getOrDefault("producer-group", "bolide-compat-producer-" + run));
         p.setNamesrvAddr(namesrv);
         p.setInstanceName("p-" + pid);
@@ -838,7 +850,7 @@ public final class Scenarios {
         return p;
     }
 
-    private DefaultMQPushConsumer pushConsumer(String name, String expression, MessageListenerConcurrently listener)
+    DefaultMQPushConsumer pushConsumer(String name, String expression, MessageListenerConcurrently listener)
         throws Exception {
         DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
         c.setNamesrvAddr(namesrv);
@@ -851,7 +863,7 @@ public final class Scenarios {
         return c;
     }
 
-    private DefaultLitePullConsumer litePullConsumer(String consumerGroup) throws Exception {
+    DefaultLitePullConsumer litePullConsumer(String consumerGroup) throws Exception {
         DefaultLitePullConsumer c = new DefaultLitePullConsumer(consumerGroup);
         c.setNamesrvAddr(namesrv);
         c.setInstanceName("lp-" + consumerGroup.hashCode() + "-" + pid);
@@ -863,7 +875,7 @@ public final class Scenarios {
 
     /** admin: createTopic through the key topic (TBW102) then wait for the route; auto: let the first send create
      * it (broker autoCreateTopicEnable); none: it must already exist. */
-    private void ensureTopic(DefaultMQProducer p) throws Exception {
+    void ensureTopic(DefaultMQProducer p) throws Exception {
         String mode = opts.getOrDefault("create-topic", "admin");
         details.put("createTopic", mode);
         long t0 = System.currentTimeMillis();
@@ -907,7 +919,7 @@ public final class Scenarios {
             + (last == null ? "" : ": " + describe(last)));
     }
 
-    private Map<MessageQueue, Long> maxOffsets(DefaultMQProducer p) {
+    Map<MessageQueue, Long> maxOffsets(DefaultMQProducer p) {
         Map<MessageQueue, Long> offsets = new HashMap<>();
         try {
             for (MessageQueue mq : p.fetchPublishMessageQueues(topic)) {
@@ -975,14 +987,43 @@ public final class Scenarios {
         return out;
     }
 
+    interface ClientCall {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs an admin call (seek = GET_MIN_OFFSET / GET_MAX_OFFSET), retrying only a failure to put the request on
+     * the wire. The 5.x client can hand out a channel that closes while it is being created, and it does not
+     * retry admin calls itself; a server answer of any kind (an error code included) is never retried. Each
+     * retry is recorded in details.transientRetries so a run that needed one is visible.
+     */
+    @SuppressWarnings("unchecked")
+    void retryTransient(String what, ClientCall call) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                call.run();
+                return;
+            } catch (Exception e) {
+                if (attempt >= 3 || !describe(e).contains("RemotingSendRequestException")) {
+                    throw e;
+                }
+                ((List<String>) details.computeIfAbsent("transientRetries", k -> new ArrayList<String>()))
+                    .add(what + ": " + describe(e));
+                System.err.println("[bolide-compat] retrying " + what + " after " + describe(e));
+                Thread.sleep(200L * attempt);
+            }
+        }
+    }
+
     /** Lite-pull every queue of the topic from the given offsets until `expected` messages of this run arrived. */
-    private List<MessageExt> readBack(Map<MessageQueue, Long> from, int expected, String label) throws Exception {
+    List<MessageExt> readBack(Map<MessageQueue, Long> from, int expected, String label) throws Exception {
         long t0 = System.currentTimeMillis();
         DefaultLitePullConsumer c = litePullConsumer(group + "-" + label);
         List<MessageQueue> mqs = new ArrayList<>(c.fetchMessageQueues(topic));
         c.assign(mqs);
         for (MessageQueue mq : mqs) {
-            c.seek(mq, from.getOrDefault(mq, 0L));
+            long offset = from.getOrDefault(mq, 0L);
+            retryTransient("seek " + mq, () -> c.seek(mq, offset));
         }
         List<MessageExt> got = new ArrayList<>();
         int mine = 0;
@@ -998,7 +1039,7 @@ public final class Scenarios {
         return got;
     }
 
-    private void verifyReadBack(List<MessageExt> got, Object[] records, String label) {
+    void verifyReadBack(List<MessageExt> got, Object[] records, String label) {
         Map<Integer, Integer> seen = new HashMap<>();
         List<String> mismatches = new ArrayList<>();
         int duplicates = 0;
@@ -1181,11 +1222,11 @@ public final class Scenarios {
         return Math.max(0, deadline - System.currentTimeMillis());
     }
 
-    private int intOpt(String key, int def) {
+    int intOpt(String key, int def) {
         return opts.containsKey(key) ? Integer.parseInt(opts.get(key)) : def;
     }
 
-    private long longOpt(String key, long def) {
+    long longOpt(String key, long def) {
         return opts.containsKey(key) ? Long.parseLong(opts.get(key)) : def;
     }
 

@@ -1,0 +1,31 @@
+package org.bolide.compat;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scenarios of the broker's messaging features (delay, retry/DLQ, filters, transactions, ...), kept out of
+ * Scenarios.java so each feature lives in its own class. A feature class exposes its names and options here and
+ * runs with the shared driver state (topic, group, deadline, details, problems, client factories) of the
+ * Scenarios instance it is handed.
+ */
+final class FeatureScenarios {
+    /** Scenario names handled here, in addition to Scenarios.SCENARIOS. */
+    static final List<String> NAMES = new ArrayList<>();
+
+    /** Extra command-line options (name -> description) the feature scenarios read. */
+    static final Map<String, String> OPTIONS = new LinkedHashMap<>();
+
+    private FeatureScenarios() {
+    }
+
+    /** Runs the named feature scenario; false when the name is not a feature scenario. */
+    static boolean run(String scenario, Scenarios s) throws Exception {
+        switch (scenario) {
+            default:
+                return false;
+        }
+    }
+}
