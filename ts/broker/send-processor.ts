@@ -17,6 +17,7 @@ import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
+import { SendDeduplicator, type StoredSend } from './send-dedup.js';
 import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
@@ -157,9 +158,9 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
   return { messages, uniqKeys };
 }
 
-function successResponse(request: RemotingCommand, results: AppendResult[], queueId: number, uniqKeys: string[],
-  code: number = ResponseCode.SUCCESS): RemotingCommand {
-  const first = results[0] as AppendResult;
+function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<StoredSend, 'msgId' | 'queueOffset'>>,
+  queueId: number, uniqKeys: string[], code: number = ResponseCode.SUCCESS): RemotingCommand {
+  const first = results[0] as StoredSend;
   const extFields = encodeHeader(SendMessageResponseHeader, {
     msgId: results.map((result) => result.msgId).join(','),
     queueId,
@@ -171,7 +172,29 @@ function successResponse(request: RemotingCommand, results: AppendResult[], queu
   return makeResponse(request, code, { extFields });
 }
 
-async function handleSend(context: BrokerContext, request: RemotingCommand,
+/** Replies (after the same flush wait as the original would) with what a repeated send stored first. */
+async function duplicateResponse(context: BrokerContext, request: RemotingCommand, stored: StoredSend[],
+  uniqKeys: string[], wait: boolean): Promise<RemotingCommand> {
+  const first = stored[0] as StoredSend;
+  const endOffset = Math.max(...stored.map((s) => s.endOffset));
+  return flushedResponse(context, request, endOffset, wait, () => successResponse(request, stored, first.queueId, uniqKeys));
+}
+
+/** With SYNC_FLUSH (and WAIT not false) the reply waits until `endOffset` is durable. */
+async function flushedResponse(context: BrokerContext, request: RemotingCommand, endOffset: number, wait: boolean,
+  success: (code?: number) => RemotingCommand): Promise<RemotingCommand> {
+  if (context.store.flushDiskType === 'SYNC_FLUSH' && wait) {
+    try {
+      await context.store.waitFlushed(endOffset);
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') return success(ResponseCode.FLUSH_DISK_TIMEOUT);
+      return storeErrorResponse(request, error, context);
+    }
+  }
+  return success();
+}
+
+async function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
   connectionAddress: string): Promise<RemotingCommand> {
   const header = decodeSendMessageHeader(request.code, request.extFields);
   const target = checkTopic(context, request, header);
@@ -183,6 +206,9 @@ async function handleSend(context: BrokerContext, request: RemotingCommand,
     return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);
   }
   if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
+  const wait = decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false';
+  const duplicate = dedup.lookup(header.topic, built.uniqKeys);
+  if (duplicate !== null) return duplicateResponse(context, request, duplicate, built.uniqKeys, wait);
   let results: AppendResult[];
   try {
     results = built.messages.length === 1
@@ -192,22 +218,22 @@ async function handleSend(context: BrokerContext, request: RemotingCommand,
     return storeErrorResponse(request, error, context);
   }
   context.stats.onPut(results.length);
-  const last = results[results.length - 1] as AppendResult;
-  const wait = decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false';
-  if (context.store.flushDiskType === 'SYNC_FLUSH' && wait) {
-    try {
-      await context.store.waitFlushed(last.endOffset);
-    } catch (error) {
-      if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') {
-        return successResponse(request, results, target.queueId, built.uniqKeys, ResponseCode.FLUSH_DISK_TIMEOUT);
-      }
-      return storeErrorResponse(request, error, context);
-    }
+  // Remembered before the flush wait: a retry arriving meanwhile must find it.
+  if (built.uniqKeys.length === results.length) {
+    dedup.remember(header.topic, built.uniqKeys, results.map((r) => ({
+      msgId: r.msgId, queueId: target.queueId, queueOffset: r.queueOffset, endOffset: r.endOffset,
+    })));
   }
-  return successResponse(request, results, target.queueId, built.uniqKeys);
+  const last = results[results.length - 1] as AppendResult;
+  return flushedResponse(context, request, last.endOffset, wait,
+    (code) => successResponse(request, results, target.queueId, built.uniqKeys, code));
 }
 
 /** The send handler (all three codes). */
 export function sendProcessor(context: BrokerContext): RequestHandler {
-  return (request, requestContext) => handleSend(context, request, requestContext.connection.remoteAddress);
+  const o = context.options;
+  const dedup = new SendDeduplicator({
+    enabled: o.sendDedupEnable, windowMs: o.sendDedupWindowSeconds * 1000, maxKeys: o.sendDedupMaxKeys,
+  }, context.store);
+  return (request, requestContext) => handleSend(context, dedup, request, requestContext.connection.remoteAddress);
 }

@@ -51,6 +51,10 @@ export interface BrokerConfig {
   maxPendingLongPolls: number;
   /** Bolide: pull responses at least this large go out by sendfile, smaller ones by writev. */
   pullSendfileMinBytes: number;
+  /** Bolide: producer idempotence (ts/broker/send-dedup.ts). */
+  sendDedupEnable: boolean;
+  sendDedupWindowSeconds: number;
+  sendDedupMaxKeys: number;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -100,6 +104,12 @@ export const brokerConfigSchema: ConfigSchema = {
   pullSendfileMinBytes: {
     type: 'long', default: 256 * 1024, min: 0,
     description: 'Bolide: pull responses of at least this many bytes are sent with sendfile, smaller ones with writev of Buffers over the mapping (see bench/store)',
+  },
+  sendDedupEnable: { type: 'bool', default: true, description: 'Bolide: a client send whose UNIQ_KEY was stored within the window returns the stored copy' },
+  sendDedupWindowSeconds: { type: 'int', default: 300, min: 1, max: 86_400, description: 'Bolide: how long a stored UNIQ_KEY de-duplicates retried sends, seconds' },
+  sendDedupMaxKeys: {
+    type: 'int', default: 300_000, min: 1,
+    description: 'Bolide: UNIQ_KEYs held in memory (~150 bytes each); beyond it the oldest leave the window early',
   },
 };
 

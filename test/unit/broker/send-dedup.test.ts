@@ -1,0 +1,115 @@
+// Producer idempotence: repeated client sends (same topic + UNIQ_KEY) within the window are
+// answered with the stored copy; retry topics, other topics, expiry, the memory bound, the off
+// switch and a broker restart behave as ts/broker/send-dedup.ts documents.
+import test from 'ava';
+import { SendDeduplicator, type StoredSend } from '../../../ts/broker/send-dedup.js';
+import { RequestCode, ResponseCode, encodeBatch } from '../../../ts/protocol/index.js';
+import type { RemotingCommand } from '../../../ts/protocol/index.js';
+import { sendRequest, startBroker, startCluster } from '../../support/broker.js';
+import { tempDir } from '../../support/temp.js';
+
+const UNIQ = 'C0A80001000018B4AAC2000000000001';
+
+function positionOf(response: RemotingCommand): Record<string, string | undefined> {
+  assertSent(response);
+  const { msgId, queueId, queueOffset, transactionId } = response.extFields;
+  return { msgId, queueId, queueOffset, transactionId };
+}
+function assertSent(response: RemotingCommand): void {
+  if (response.code !== ResponseCode.SUCCESS) throw new Error(`send failed: ${response.code} ${response.remark ?? ''}`);
+}
+
+test('a repeated send of the same UNIQ_KEY returns the first SendResult and is stored once', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t);
+  const send = () => client.invoke(brokerAddr, sendRequest({ topic: 'DedupTopic', body: 'once', properties: { UNIQ_KEY: UNIQ } }));
+  const first = positionOf(await send());
+  const again = positionOf(await send());
+  t.deepEqual(again, first);
+  t.is(broker.store.maxOffset('DedupTopic', 0), 1);
+  // A different key is a different message.
+  const other = await client.invoke(brokerAddr, sendRequest({ topic: 'DedupTopic', properties: { UNIQ_KEY: `${UNIQ}FF` } }));
+  t.is(other.extFields['queueOffset'], '1');
+});
+
+test('a repeated batch returns the first msgIds; a batch with one new key is stored whole', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t);
+  const batch = (keys: string[]) => sendRequest({
+    topic: 'DedupBatch', code: RequestCode.SEND_BATCH_MESSAGE,
+    body: encodeBatch(keys.map((k) => ({ flag: 0, body: Buffer.from(k), properties: { UNIQ_KEY: k } }))),
+  });
+  const first = positionOf(await client.invoke(brokerAddr, batch(['K1', 'K2', 'K3'])));
+  t.deepEqual(positionOf(await client.invoke(brokerAddr, batch(['K1', 'K2', 'K3']))), first);
+  t.is(broker.store.maxOffset('DedupBatch', 0), 3);
+  const mixed = positionOf(await client.invoke(brokerAddr, batch(['K3', 'K4'])));
+  t.is(mixed.queueOffset, '3');
+  t.is(broker.store.maxOffset('DedupBatch', 0), 5);
+});
+
+test('the same UNIQ_KEY on another topic or a %RETRY% topic is stored every time', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t);
+  for (const topic of ['DedupA', 'DedupB', '%RETRY%dedup-group', '%RETRY%dedup-group']) {
+    assertSent(await client.invoke(brokerAddr, sendRequest({ topic, properties: { UNIQ_KEY: UNIQ } })));
+  }
+  t.is(broker.store.maxOffset('DedupA', 0), 1);
+  t.is(broker.store.maxOffset('DedupB', 0), 1);
+  t.is(broker.store.maxOffset('%RETRY%dedup-group', 0), 2);
+});
+
+test('sendDedupEnable=false stores every repeated send', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t, { sendDedupEnable: false });
+  for (let i = 0; i < 3; i++) assertSent(await client.invoke(brokerAddr, sendRequest({ topic: 'NoDedup', properties: { UNIQ_KEY: UNIQ } })));
+  t.is(broker.store.maxOffset('NoDedup', 0), 3);
+});
+
+test('after a restart on the same store, a retried send is answered with the copy stored before', async (t) => {
+  const storeDir = tempDir(t, 'bolide-dedup-restart-');
+  const { client, brokerAddr, broker } = await startCluster(t, { storePathRootDir: storeDir });
+  const first = positionOf(await client.invoke(brokerAddr, sendRequest({ topic: 'DedupRestart', properties: { UNIQ_KEY: UNIQ } })));
+  broker.store.waitDispatched();
+  await broker.shutdown();
+  const restarted = await startBroker(t, { storePathRootDir: storeDir });
+  const again = positionOf(await client.invoke(restarted.brokerAddr,
+    sendRequest({ topic: 'DedupRestart', properties: { UNIQ_KEY: UNIQ } })));
+  // Same record: same offset msgId (store host differs only if the port changed, so compare positions).
+  t.is(again.queueOffset, first.queueOffset);
+  t.is(again.transactionId, UNIQ);
+  t.is(restarted.store.maxOffset('DedupRestart', 0), 1);
+  // A new key after the restart is stored normally.
+  const fresh = positionOf(await client.invoke(restarted.brokerAddr,
+    sendRequest({ topic: 'DedupRestart', properties: { UNIQ_KEY: `${UNIQ}01` } })));
+  t.is(fresh.queueOffset, '1');
+});
+
+// The window and the memory bound, on the class with a controlled clock. The store is never asked:
+// the deduplicator "started" longer than a window ago, so there is no post-restart index lookup.
+const noIndex = {
+  queryByKey: () => { throw new Error('the index must not be consulted'); },
+  messageAt: () => { throw new Error('the index must not be consulted'); },
+};
+const stored = (queueOffset: number): StoredSend => ({ msgId: `M${queueOffset}`, queueId: 0, queueOffset, endOffset: 100 });
+
+test('a key is forgotten once its window has passed, not before', (t) => {
+  const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, noIndex, -10_000);
+  dedup.remember('T', ['a'], [stored(0)], 0);
+  t.deepEqual(dedup.lookup('T', ['a'], 999), [stored(0)]);
+  t.is(dedup.lookup('T', ['a'], 1000), null);
+  t.is(dedup.stats().keys, 0);
+});
+
+test('beyond sendDedupMaxKeys the oldest keys leave the window early and are counted', (t) => {
+  const dedup = new SendDeduplicator({ enabled: true, windowMs: 60_000, maxKeys: 2 }, noIndex, -120_000);
+  dedup.remember('T', ['a'], [stored(0)], 0);
+  dedup.remember('T', ['b'], [stored(1)], 1);
+  dedup.remember('T', ['c'], [stored(2)], 2);
+  t.is(dedup.lookup('T', ['a'], 3), null);
+  t.deepEqual(dedup.lookup('T', ['b', 'c'], 3), [stored(1), stored(2)]);
+  t.like(dedup.stats(), { keys: 2, evictedEarly: 1, duplicates: 1 });
+});
+
+test('a key sent again after expiry starts a new window of its own', (t) => {
+  const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, noIndex, -10_000);
+  dedup.remember('T', ['a'], [stored(0)], 0);
+  t.is(dedup.lookup('T', ['a'], 1500), null);
+  dedup.remember('T', ['a'], [stored(7)], 1500);
+  t.deepEqual(dedup.lookup('T', ['a'], 2400), [stored(7)]);
+});

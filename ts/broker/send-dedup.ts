@@ -1,0 +1,176 @@
+// Producer idempotence: a client send whose UNIQ_KEY was stored within the window gets the
+// original SendResult back instead of a second copy in the CommitLog.
+//
+// RocketMQ leaves de-duplication to applications; the classic duplicate is a producer retry after
+// a timeout (the broker stored the message, the answer was lost or late). Bolide remembers the
+// (topic, UNIQ_KEY) of every client send for `sendDedupWindowSeconds`:
+//  - in memory, in arrival order, at most `sendDedupMaxKeys` keys. When the bound is reached the
+//    oldest keys leave early (the effective window shrinks to maxKeys / send rate): memory stays
+//    bounded whatever the rate.
+//  - after a restart the memory is empty, so for one window after start a miss is looked up in the
+//    IndexFile (which indexes topic#UNIQ_KEY) for sends stored before the start: a retry that
+//    reaches a restarted broker is still answered with the stored copy. (Needs messageIndexEnable.)
+// Only client sends (codes 10, 310, 320) are checked; internal re-puts (delay delivery, retry/DLQ,
+// committing a half message) never come through here. Retry and DLQ topics are never
+// de-duplicated: consumers' fallback send-back re-sends the same UNIQ_KEY once per attempt.
+// Consequence worth knowing: re-sending the same message object (same UNIQ_KEY) to the same topic
+// within the window stores it once.
+
+import { decodeStoredMessage } from '../protocol/message-record.js';
+import { MessageProperty } from '../protocol/properties.js';
+import type { MessageStore } from '../store/index.js';
+import { DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX } from './topic-config-manager.js';
+
+export interface SendDedupOptions {
+  enabled: boolean;
+  windowMs: number;
+  maxKeys: number;
+}
+
+/** What a duplicate is answered with: the stored copy's position. */
+export interface StoredSend {
+  /** Offset msgId of the stored record. */
+  msgId: string;
+  queueId: number;
+  queueOffset: number;
+  /** CommitLog end offset of the record (a SYNC_FLUSH duplicate waits for it too). */
+  endOffset: number;
+}
+
+interface Entry {
+  key: string;
+  storedAt: number;
+  send: StoredSend;
+}
+
+export interface SendDedupStats {
+  keys: number;
+  duplicates: number;
+  /** Keys dropped before their window ended because of the memory bound. */
+  evictedEarly: number;
+  /** Duplicates found through the IndexFile after a restart. */
+  indexHits: number;
+}
+
+function dedupKey(topic: string, uniqKey: string): string {
+  return `${topic}\u0000${uniqKey}`;
+}
+
+/** Whether sends to this topic take part (retry and DLQ topics do not, see the header comment). */
+export function isDeduplicatedTopic(topic: string): boolean {
+  return !topic.startsWith(RETRY_GROUP_TOPIC_PREFIX) && !topic.startsWith(DLQ_GROUP_TOPIC_PREFIX);
+}
+
+/** The store calls the post-restart lookup needs. */
+export type DedupIndex = Pick<MessageStore, 'queryByKey' | 'messageAt'>;
+
+export class SendDeduplicator {
+  readonly #options: SendDedupOptions;
+  readonly #store: DedupIndex;
+  readonly #startedAt: number;
+  readonly #byKey = new Map<string, Entry>();
+  // Arrival order for expiry: a queue with a moving head (compacted now and then).
+  #order: Entry[] = [];
+  #head = 0;
+  #duplicates = 0;
+  #evictedEarly = 0;
+  #indexHits = 0;
+
+  constructor(options: SendDedupOptions, store: DedupIndex, now = Date.now()) {
+    this.#options = options;
+    this.#store = store;
+    this.#startedAt = now;
+  }
+
+  get enabled(): boolean {
+    return this.#options.enabled;
+  }
+
+  /**
+   * The stored copies of a send whose every UNIQ_KEY is known, in the send's order; null when any
+   * key is new (then the whole send is stored: a partly repeated batch is not split).
+   */
+  lookup(topic: string, uniqKeys: readonly string[], now = Date.now()): StoredSend[] | null {
+    if (!this.#options.enabled || uniqKeys.length === 0 || !isDeduplicatedTopic(topic)) return null;
+    this.#expire(now);
+    const found: StoredSend[] = [];
+    for (const uniqKey of uniqKeys) {
+      const send = this.#byKey.get(dedupKey(topic, uniqKey))?.send ?? this.#lookupBeforeStart(topic, uniqKey, now);
+      if (send === undefined) return null;
+      found.push(send);
+    }
+    this.#duplicates += 1;
+    return found;
+  }
+
+  /** Records the stored copies of a client send (one per UNIQ_KEY, same order). */
+  remember(topic: string, uniqKeys: readonly string[], sends: readonly StoredSend[], now = Date.now()): void {
+    if (!this.#options.enabled || !isDeduplicatedTopic(topic)) return;
+    const count = Math.min(uniqKeys.length, sends.length);
+    for (let i = 0; i < count; i++) {
+      const key = dedupKey(topic, uniqKeys[i] as string);
+      const entry: Entry = { key, storedAt: now, send: sends[i] as StoredSend };
+      this.#byKey.set(key, entry);
+      this.#order.push(entry);
+    }
+    while (this.#byKey.size > this.#options.maxKeys) {
+      if (this.#dropOldest(now)) this.#evictedEarly += 1;
+    }
+  }
+
+  stats(): SendDedupStats {
+    return { keys: this.#byKey.size, duplicates: this.#duplicates, evictedEarly: this.#evictedEarly, indexHits: this.#indexHits };
+  }
+
+  #expire(now: number): void {
+    const horizon = now - this.#options.windowMs;
+    while (this.#head < this.#order.length && (this.#order[this.#head] as Entry).storedAt <= horizon) {
+      this.#dropOldest(now);
+    }
+  }
+
+  /** Drops the oldest entry; true when it was still inside its window. */
+  #dropOldest(now: number): boolean {
+    const entry = this.#order[this.#head];
+    if (entry === undefined) return false;
+    this.#order[this.#head] = undefined as unknown as Entry; // let it be collected before compaction
+    this.#head += 1;
+    if (this.#head > 4096 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
+    }
+    // A key sent again after expiry has a newer entry: only remove the map slot this entry owns.
+    if (this.#byKey.get(entry.key) === entry) this.#byKey.delete(entry.key);
+    return entry.storedAt > now - this.#options.windowMs;
+  }
+
+  /** For one window after start: a send stored before the start is found through the IndexFile. */
+  #lookupBeforeStart(topic: string, uniqKey: string, now: number): StoredSend | undefined {
+    if (now - this.#startedAt >= this.#options.windowMs) return undefined;
+    const begin = now - this.#options.windowMs;
+    let offsets: number[];
+    try {
+      offsets = this.#store.queryByKey(topic, uniqKey, 4, begin, this.#startedAt);
+    } catch {
+      return undefined; // index off or unreadable: behave as if unknown (store the send)
+    }
+    for (const physicalOffset of offsets) {
+      let record;
+      try {
+        record = decodeStoredMessage(this.#store.messageAt(physicalOffset)).message;
+      } catch {
+        continue; // removed by retention meanwhile, or not a record: not a match
+      }
+      if (record.topic !== topic || record.storeTimestamp < begin) continue;
+      if (record.properties[MessageProperty.UNIQ_KEY] !== uniqKey) continue;
+      this.#indexHits += 1;
+      return {
+        msgId: record.msgId,
+        queueId: record.queueId,
+        queueOffset: record.queueOffset,
+        endOffset: physicalOffset + record.storeSize,
+      };
+    }
+    return undefined;
+  }
+}
