@@ -22,16 +22,19 @@ function offsetResponse(request: RemotingCommand, offset: number): RemotingComma
  * QUERY_CONSUMER_OFFSET. A group with no committed offset on a queue whose first message is
  * still offset 0 gets SUCCESS 0 (so a new group starts at the beginning, as RocketMQ does
  * while offset 0 is in memory); otherwise QUERY_NOT_FOUND, which clients read as "first
- * start" and resolve by their consumeFromWhere.
+ * start" and resolve by their consumeFromWhere. A client that sends setZeroIfNotFound=false
+ * (strict consumeFromWhere, 5.x) always gets QUERY_NOT_FOUND for an uncommitted queue.
  */
 function queryConsumerOffset(context: BrokerContext): RequestHandler {
   return (request) => {
     const header = decodeHeader(QueryConsumerOffsetRequestHeader, request.extFields);
     const offset = context.offsets.query(header.consumerGroup, header.topic, header.queueId);
     if (offset >= 0) return offsetResponse(request, offset);
+    const notFound = 'Not found, do not set to zero, maybe this group boot first';
+    if (header.setZeroIfNotFound === false) return reply(request, ResponseCode.QUERY_NOT_FOUND, notFound);
     const minOffset = context.store.minOffset(header.topic, header.queueId);
     if (minOffset <= 0 || header.setZeroIfNotFound === true) return offsetResponse(request, 0);
-    return reply(request, ResponseCode.QUERY_NOT_FOUND, 'Not found, do not set to zero, maybe this group boot first');
+    return reply(request, ResponseCode.QUERY_NOT_FOUND, notFound);
   };
 }
 

@@ -36,6 +36,10 @@ function splitConfigFlag(args: string[]): { file: string | undefined; rest: stri
 
 async function start(argv: string[]): Promise<Running | null> {
   const [command, ...args] = argv;
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return null;
+  }
   const { file, rest } = splitConfigFlag(args);
   switch (command) {
     case 'namesrv':

@@ -1,17 +1,21 @@
-// The "broker under test" of the SDK integration tests. Today: a real Apache RocketMQ 5.3.3
-// (NameServer + one broker) started per test file. Later the same tests run against Bolide:
+// The "broker under test" of the SDK integration tests, started per test file. The same tests
+// run against a real Apache RocketMQ 5.3.3 (the SDK speaks its protocol) and against Bolide:
 //
-//   BOLIDE_SDK_TARGET=apache    (default) start Apache RocketMQ from Maven jars
-//   BOLIDE_SDK_TARGET=external  use BOLIDE_SDK_NAMESRV=host:port (a running cluster, e.g. Bolide)
+//   BOLIDE_SDK_TARGET=apache    (default) start Apache RocketMQ (NameServer + broker) from Maven jars
+//   BOLIDE_SDK_TARGET=bolide    start a Bolide NameServer + broker child process (test/support/bolide-process.ts)
+//   BOLIDE_SDK_TARGET=external  use BOLIDE_SDK_NAMESRV=host:port (a running cluster)
+//
+// test/integration/sdk/against-bolide/*.test.ts re-run every SDK test file with the bolide target.
 //
 // Tests only see { namesrvAddr, brokerAddr, brokerName, stop } and never assume Apache.
 import type { ExecutionContext } from 'ava';
 import { startApacheRocketMQ } from '../../support/apache-rocketmq.js';
+import { startBolideProcess } from '../../support/bolide-process.js';
 import { javaSkipReason, requireJava } from '../../support/java-compat.js';
 import { Admin, silentLogger } from '../../../ts/sdk/index.js';
 
 export interface BrokerUnderTest {
-  kind: 'apache' | 'external';
+  kind: 'apache' | 'bolide' | 'external';
   namesrvAddr: string;
   /** Address of a master broker, when known (external targets may leave it empty). */
   brokerAddr: string;
@@ -19,8 +23,10 @@ export interface BrokerUnderTest {
   stop(): Promise<void>;
 }
 
-function target(): 'apache' | 'external' {
-  return process.env['BOLIDE_SDK_TARGET'] === 'external' ? 'external' : 'apache';
+function target(): BrokerUnderTest['kind'] {
+  const value = process.env['BOLIDE_SDK_TARGET'] ?? 'apache';
+  if (value === 'apache' || value === 'bolide' || value === 'external') return value;
+  throw new Error(`BOLIDE_SDK_TARGET must be apache, bolide or external, not ${JSON.stringify(value)}`);
 }
 
 /** Reason to skip the suite at registration time (Apache target without java/mvn, not CI). */
@@ -40,6 +46,11 @@ export async function startBrokerUnderTest(t: ExecutionContext): Promise<BrokerU
       kind: 'external', namesrvAddr, brokerAddr: process.env['BOLIDE_SDK_BROKER'] ?? '',
       brokerName: process.env['BOLIDE_SDK_BROKER_NAME'] ?? 'broker-a', stop: async () => undefined,
     };
+  }
+  if (target() === 'bolide') {
+    const bolide = await startBolideProcess(['--enablePropertyFilter=true']);
+    t.log(`Bolide NameServer ${bolide.namesrvAddr}, broker ${bolide.brokerAddr} (pid ${bolide.pid}, up in ${bolide.startupMs} ms)`);
+    return { kind: 'bolide', namesrvAddr: bolide.namesrvAddr, brokerAddr: bolide.brokerAddr, brokerName: bolide.brokerName, stop: () => bolide.stop() };
   }
   if (!requireJava(t)) return undefined;
   const apache = await startApacheRocketMQ({ jvmArgs: ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] });

@@ -16,7 +16,7 @@ const queryOffset = (consumerGroup: string, topic: string, queueId = 0) => makeR
   extFields: encodeHeader(QueryConsumerOffsetRequestHeader, { consumerGroup, topic, queueId }),
 });
 
-test('consumer offsets: new group → 0, oneway update, query; max/min/search/earliest', async (t) => {
+test('consumer offsets: new group → 0 (not found when strict), oneway update, query; max/min/search/earliest', async (t) => {
   const { client, brokerAddr, broker } = await startCluster(t);
   const topic = 'OffsetTopic';
   const before = Date.now();
@@ -25,6 +25,11 @@ test('consumer offsets: new group → 0, oneway update, query; max/min/search/ea
   const fresh = await client.invoke(brokerAddr, queryOffset('NewGroup', topic));
   t.is(fresh.code, ResponseCode.SUCCESS);
   t.is(fresh.extFields['offset'], '0');
+  // A strict client (setZeroIfNotFound=false) is told "not found" and applies its consumeFromWhere.
+  const strict = await client.invoke(brokerAddr, makeRequest(RequestCode.QUERY_CONSUMER_OFFSET, {
+    extFields: encodeHeader(QueryConsumerOffsetRequestHeader, { consumerGroup: 'NewGroup', topic, queueId: 0, setZeroIfNotFound: false }),
+  }));
+  t.is(strict.code, ResponseCode.QUERY_NOT_FOUND);
   await client.invokeOneway(brokerAddr, makeRequest(RequestCode.UPDATE_CONSUMER_OFFSET, {
     extFields: encodeHeader(UpdateConsumerOffsetRequestHeader, { consumerGroup: 'G', topic, queueId: 0, commitOffset: 3 }),
   }));
