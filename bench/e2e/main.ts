@@ -12,7 +12,7 @@
 // 4. Bolide start-up: empty store, a multi-GiB store after a clean shutdown, and after SIGKILL mid-write.
 // Sizes: see bench/README.md (BENCH_* environment variables).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,6 +57,8 @@ const config = {
   /** rocketmq-example is not on Maven Central for 5.3.3 (the newest 5.x there is 5.5.0). */
   toolVersion: process.env['BENCH_TOOL_VERSION'] || '5.5.0',
   skipStartup: process.env['BENCH_SKIP_STARTUP'] === '1',
+  /** Extra `--key=value` broker.conf overrides for the Bolide broker of the load phases. */
+  bolideArgs: envList('BENCH_BOLIDE_ARGS', ''),
   root: process.env['BENCH_DIR'] || tmpdir(),
 };
 for (const mode of config.modes) if (mode !== 'ASYNC_FLUSH' && mode !== 'SYNC_FLUSH') throw new Error(`bad flush mode ${mode}`);
@@ -95,7 +97,8 @@ const maxOf = (values: number[]): number => (values.length ? Math.max(...values)
 const median = (values: number[]): number => {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
 // ------------------------------------------------------------------------------------------------ Apache's tools
@@ -417,7 +420,7 @@ function readLog(name: string): string {
 
 async function bolideTarget(mode: Target['mode']): Promise<Target> {
   const storeDir = path.join(root, `bolide-store-${mode}`);
-  const started = await startBolide(storeDir, [`--flushDiskType=${mode}`], `bolide-${mode}`);
+  const started = await startBolide(storeDir, [`--flushDiskType=${mode}`, ...config.bolideArgs], `bolide-${mode}`);
   return {
     kind: 'bolide', mode, namesrvAddr: started.namesrvAddr, brokerAddr: started.brokerAddr, pid: started.pid,
     startupMs: started.readyMs,
@@ -428,26 +431,67 @@ async function bolideTarget(mode: Target['mode']): Promise<Target> {
   };
 }
 
-/** The Apache broker JVM: the process whose command line names BrokerStartup and this work dir. */
-function findApacheBrokerPid(workDir: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes('org.apache.rocketmq.broker.BrokerStartup') && cmdline.includes(workDir)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return -1;
+interface ApacheStartup {
+  /** NameServer + broker JVMs until the broker is registered in the name server. */
+  totalMs: number;
+  /** Broker JVM spawn until it printed "boot success". */
+  brokerBootMs: number;
 }
 
-async function apacheTarget(mode: Target['mode']): Promise<Target> {
-  const apache = await startApacheRocketMQ({ brokerConfig: { flushDiskType: mode } });
+const apacheStartups: ApacheStartup[] = [];
+
+async function apacheTarget(mode: Target['mode'], workDir?: string): Promise<Target> {
+  const apache = await startApacheRocketMQ({ brokerConfig: { flushDiskType: mode }, ...(workDir ? { workDir } : {}) });
+  apacheStartups.push({ totalMs: apache.startupMs, brokerBootMs: apache.brokerBootMs });
   return {
     kind: 'apache', mode, namesrvAddr: apache.namesrvAddr, brokerAddr: apache.brokerAddr,
-    pid: findApacheBrokerPid(apache.workDir), startupMs: apache.startupMs, stop: () => apache.stop(),
+    pid: apache.brokerPid, startupMs: apache.startupMs, stop: () => apache.stop(),
   };
+}
+
+/** Bytes allocated on disk under dir (sparse preallocated segments count only what was written). */
+function allocatedBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    total += entry.isDirectory() ? allocatedBytes(full) : statSync(full).blocks * 512;
+  }
+  return total;
+}
+
+interface ApacheRestarts {
+  storeMiB: number;
+  clean: ApacheStartup;
+  crashStoreMiB: number;
+  crash: ApacheStartup | null;
+  crashError: string | null;
+}
+
+/**
+ * Apache on the store its last load phase left (clean shutdown), then SIGKILL of its broker JVM under a producer
+ * load and a start on that store (abnormal recovery).
+ */
+async function apacheRestarts(workDir: string, mode: Target['mode']): Promise<ApacheRestarts> {
+  const commitLog = path.join(workDir, 'store', 'commitlog');
+  const storeMiB = allocatedBytes(commitLog) / 2 ** 20;
+  const first = await startApacheRocketMQ({ workDir, brokerConfig: { flushDiskType: mode } });
+  const clean = { totalMs: first.startupMs, brokerBootMs: first.brokerBootMs };
+  const producer = startTool('Producer', [
+    '-n', first.namesrvAddr, '-t', `BenchE2E_${config.sizes.at(-1)}`, '-w', String(config.threads),
+    '-s', String(config.sizes.at(-1)), '-q', String(config.messages), '-ri', '1000', '-y', 'false',
+  ], path.join(root, 'producer-apache-crash.log'));
+  await sleep(6000); // JVM start + a few seconds of sends
+  process.kill(first.brokerPid, 'SIGKILL');
+  await producer.stop();
+  await first.stop();
+  const crashStoreMiB = allocatedBytes(commitLog) / 2 ** 20;
+  try {
+    const second = await startApacheRocketMQ({ workDir, brokerConfig: { flushDiskType: mode } });
+    await second.stop();
+    return { storeMiB, clean, crashStoreMiB, crash: { totalMs: second.startupMs, brokerBootMs: second.brokerBootMs }, crashError: null };
+  } catch (error) {
+    return { storeMiB, clean, crashStoreMiB, crash: null, crashError: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** UPDATE_AND_CREATE_TOPIC on the broker, then wait until the name server serves the route. */
@@ -738,8 +782,10 @@ async function main(): Promise<void> {
   toolLib = await ensureBenchmarkTool(config.toolVersion);
   console.log(`# bolide e2e bench (node ${process.version}, Apache RocketMQ ${APACHE_ROCKETMQ_VERSION} broker as reference, tools rocketmq-example ${config.toolVersion}, work dir ${root})`);
   console.log('# each line: Bolide figure, ref = Apache figure measured the same way in this run, ratio = Bolide/Apache');
-  const apacheStartups: number[] = [];
-  for (const mode of config.modes) {
+  const apacheWorkDir = path.join(root, 'apache-last');
+  let restarts: ApacheRestarts | null = null;
+  for (const [index, mode] of config.modes.entries()) {
+    const last = index === config.modes.length - 1;
     process.stderr.write(`- ${mode}: Bolide\n`);
     const bolide = await bolideTarget(mode);
     let bolidePhase: PhaseResult;
@@ -749,8 +795,8 @@ async function main(): Promise<void> {
       await bolide.stop();
     }
     process.stderr.write(`- ${mode}: Apache\n`);
-    const apache = await apacheTarget(mode);
-    apacheStartups.push(apache.startupMs);
+    // The last mode's Apache keeps its work dir: its store is reused for Apache's restart timings.
+    const apache = await apacheTarget(mode, last && !config.skipStartup ? apacheWorkDir : undefined);
     let apachePhase: PhaseResult;
     try {
       apachePhase = await loadPhase(apache);
@@ -758,25 +804,38 @@ async function main(): Promise<void> {
       await apache.stop();
     }
     printPhase(mode, bolidePhase, apachePhase);
+    if (last && !config.skipStartup) {
+      process.stderr.write('- Apache restarts\n');
+      restarts = await apacheRestarts(apacheWorkDir, mode);
+    }
   }
   if (!config.skipStartup) {
-    process.stderr.write('- start-up\n');
+    process.stderr.write('- Bolide start-up\n');
     const s = await startupPhase();
-    const apacheMs = median(apacheStartups);
-    const ref = `${fmt(apacheMs)} ms Apache`;
-    console.log(`   Apache start-ups in this run: ${apacheStartups.map((ms) => `${fmt(ms)} ms`).join(', ')}`);
-    console.log(`## Start-up (Bolide: spawn -> broker port accepts / addresses printed; Apache: NameServer + broker registered, empty store, median of ${apacheStartups.length})`);
-    line('empty store: port accepts (median of 3)', `${fmt(s.emptyConnect)} ms`, ref, s.emptyConnect / apacheMs);
-    line('empty store: ready (median of 3)', `${fmt(s.emptyReady)} ms`, ref, s.emptyReady / apacheMs);
+    const emptyBoot = median(apacheStartups.map((a) => a.brokerBootMs));
+    const emptyTotal = median(apacheStartups.map((a) => a.totalMs));
     const gib = (b: number) => fmt(b / 1024 ** 3, 2);
-    console.log(`   store written by MessageStore directly: ${gib(s.storeBytes)} GiB at ${fmt(s.writeMBps)} MiB/s, ${config.segmentMiB} MiB segments`);
-    line(`${gib(s.storeBytes)} GiB after clean shutdown: port accepts`, `${fmt(s.cleanConnect)} ms`, ref, s.cleanConnect / apacheMs);
-    line(`${gib(s.storeBytes)} GiB after clean shutdown: ready`, `${fmt(s.cleanReady)} ms`, ref, s.cleanReady / apacheMs);
+    console.log('## Start-up. Bolide: spawn of the NameServer + broker child -> broker port accepts a connection / child prints its');
+    console.log('## addresses (registered). Apache: broker JVM spawn -> "boot success" (200 ms polling) / NameServer + broker JVMs -> registered');
+    console.log(`   Apache empty-store start-ups in this run (broker boot / total): ${apacheStartups.map((a) => `${fmt(a.brokerBootMs)} / ${fmt(a.totalMs)} ms`).join(', ')}`);
+    line('empty store: port accepts (median of 3)', `${fmt(s.emptyConnect)} ms`, `${fmt(emptyBoot)} ms boot`, s.emptyConnect / emptyBoot);
+    line('empty store: ready (median of 3)', `${fmt(s.emptyReady)} ms`, `${fmt(emptyTotal)} ms total`, s.emptyReady / emptyTotal);
+    console.log(`   Bolide store written by MessageStore directly: ${gib(s.storeBytes)} GiB at ${fmt(s.writeMBps)} MiB/s, ${config.segmentMiB} MiB segments` +
+      (restarts ? `; Apache's store: what its ${config.modes.at(-1)} load phase left (${fmt(restarts.storeMiB)} MiB of CommitLog)` : ''));
+    const cleanRef = restarts ? `${fmt(restarts.clean.brokerBootMs)} ms boot` : `${fmt(emptyBoot)} ms empty`;
+    const cleanRatio = restarts ? restarts.clean.brokerBootMs : emptyBoot;
+    line(`${gib(s.storeBytes)} GiB, clean shutdown: port accepts`, `${fmt(s.cleanConnect)} ms`, cleanRef, s.cleanConnect / cleanRatio);
+    line(`${gib(s.storeBytes)} GiB, clean shutdown: ready`, `${fmt(s.cleanReady)} ms`, restarts ? `${fmt(restarts.clean.totalMs)} ms total` : 'n/a', s.cleanReady / (restarts?.clean.totalMs ?? NaN));
+    if (restarts) {
+      console.log(`   Apache crash: broker JVM SIGKILLed under a producer load (CommitLog ${fmt(restarts.storeMiB)} -> ${fmt(restarts.crashStoreMiB)} MiB)` +
+        (restarts.crashError ? `; RESTART FAILED: ${restarts.crashError.split('\n')[0]}` : ''));
+    }
     if (s.crashError) {
       console.log(`${gib(s.crashBytes)} GiB after SIGKILL mid-write: FAILED TO START: ${s.crashError}`);
     } else {
-      line(`${gib(s.crashBytes)} GiB after SIGKILL mid-write: accepts`, `${fmt(s.crashConnect)} ms`, ref, s.crashConnect / apacheMs);
-      line(`${gib(s.crashBytes)} GiB after SIGKILL mid-write: ready`, `${fmt(s.crashReady)} ms`, ref, s.crashReady / apacheMs);
+      const crash = restarts?.crash;
+      line(`${gib(s.crashBytes)} GiB, SIGKILL mid-write: accepts`, `${fmt(s.crashConnect)} ms`, crash ? `${fmt(crash.brokerBootMs)} ms boot` : 'n/a', s.crashConnect / (crash?.brokerBootMs ?? NaN));
+      line(`${gib(s.crashBytes)} GiB, SIGKILL mid-write: ready`, `${fmt(s.crashReady)} ms`, crash ? `${fmt(crash.totalMs)} ms total` : 'n/a', s.crashReady / (crash?.totalMs ?? NaN));
     }
   }
   console.log(`# total ${fmt((performance.now() - runStart) / 1000)} s`);
