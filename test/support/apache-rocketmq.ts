@@ -38,6 +38,10 @@ export interface ApacheRocketMQ {
   /** Where namesrv.out / broker.out and the servers' own logs (home/logs/rocketmqlogs) are. */
   logDir: string;
   startupMs: number;
+  /** From spawning the broker JVM until it printed "boot success" (polled every 200 ms). */
+  brokerBootMs: number;
+  /** The broker JVM's pid. */
+  brokerPid: number;
   stop(): Promise<void>;
 }
 
@@ -329,6 +333,8 @@ async function startOnce(version: string, lib: string, options: ApacheRocketMQOp
   ];
   let namesrv: Started | undefined;
   let broker: Started | undefined;
+  let brokerSpawned = 0;
+  let brokerBootMs = NaN;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -348,6 +354,7 @@ async function startOnce(version: string, lib: string, options: ApacheRocketMQOp
       path.join(workDir, 'namesrv.out'),
     );
     await waitFor('Apache RocketMQ name server', namesrv, () => /boot success/.test(namesrv!.output()), deadline);
+    brokerSpawned = Date.now();
     broker = startJava(
       'broker',
       [...jvm, 'org.apache.rocketmq.broker.BrokerStartup', '-c', path.join(workDir, 'broker.conf')],
@@ -355,6 +362,7 @@ async function startOnce(version: string, lib: string, options: ApacheRocketMQOp
       path.join(workDir, 'broker.out'),
     );
     await waitFor('Apache RocketMQ broker', broker, () => /boot success/.test(broker!.output()), deadline);
+    brokerBootMs = Date.now() - brokerSpawned;
     await waitFor(
       `broker ${brokerAddr} registered in name server ${namesrvAddr}`,
       broker,
@@ -380,6 +388,8 @@ async function startOnce(version: string, lib: string, options: ApacheRocketMQOp
     workDir,
     logDir: workDir,
     startupMs: Date.now() - started,
+    brokerBootMs,
+    brokerPid: broker.child.pid ?? -1,
     stop,
   };
 }
