@@ -21,14 +21,18 @@ function run(args: string[], cwd: string) {
 
 test('bolide dev starts a NameServer and a broker on loopback and shuts down cleanly on SIGTERM', async (t) => {
   const cwd = tempDir(t);
-  const { child, stderr } = run(['dev', '--namesrvListenPort=0', '--listenPort=0'], cwd);
+  const { child, stderr } = run(['dev', '--namesrvListenPort=0', '--listenPort=0', '--gatewayPort=0'], cwd);
   const lines: string[] = [];
   for await (const line of createInterface({ input: child.stdout })) {
     lines.push(line);
-    if (line.includes('store:')) break;
+    if (line.includes('HTTP gateway:')) break;
   }
   t.regex(lines[0] ?? '', /^NameServer listening on 127\.0\.0\.1:\d+$/);
   t.regex(lines[1] ?? '', /^Broker broker-a \(cluster DefaultCluster\) listening on 127\.0\.0\.1:\d+/);
+  const gateway = (lines.at(-1) ?? '').match(/HTTP gateway: (http:\/\/127\.0\.0\.1:\d+)/)?.[1];
+  t.truthy(gateway, lines.join('\n'));
+  const health = await fetch(`${gateway}/healthz`);
+  t.is(health.status, 200);
   const store = join(cwd, '.bolide', 'store');
   t.true(existsSync(join(store, 'abort')), 'a running store has its abort marker');
   child.kill('SIGTERM');

@@ -14,6 +14,8 @@ export interface BolideProcess {
   namesrvAddr: string;
   brokerAddr: string;
   brokerName: string;
+  /** host:port of the HTTP gateway (null with --gatewayEnable=false). */
+  gatewayAddr: string | null;
   pid: number;
   workDir: string;
   startupMs: number;
@@ -47,7 +49,7 @@ export async function startBolideProcess(brokerArgs: string[] = [], startTimeout
       reject(new Error(`Bolide exited with ${code} before starting (log: ${workDir}/bolide.log)`));
     });
   });
-  const info = JSON.parse(line) as { namesrvAddr: string; brokerAddr: string; brokerName: string };
+  const info = JSON.parse(line) as { namesrvAddr: string; brokerAddr: string; brokerName: string; gatewayAddr: string | null };
   let stopped = false;
   return {
     ...info,

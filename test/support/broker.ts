@@ -19,6 +19,8 @@ export const SMALL_STORE: BrokerOptions = {
   maxHashSlotNum: 1000,
   maxIndexNum: 4000,
   diskMaxUsedSpaceRatio: 95,
+  // Processor tests talk remoting only; gateway tests turn it on (with gatewayPort 0).
+  gatewayEnable: false,
 };
 
 export interface TestCluster {

@@ -8,7 +8,7 @@
 import { brokerConfigSchema, ignoredBrokerKeys, type BrokerConfig } from '../../ts/config/broker-config.js';
 import { loadConfig, parseOverrides } from '../../ts/config/conf-file.js';
 import { createLogger } from '../../ts/common/index.js';
-import { BrokerController } from '../../ts/broker/index.js';
+import { BrokerServer } from '../../ts/gateway/broker-server.js';
 import { NameServer } from '../../ts/namesrv/index.js';
 
 async function main(): Promise<void> {
@@ -20,18 +20,20 @@ async function main(): Promise<void> {
   const namesrv = new NameServer({ logger: createLogger('namesrv', 'warn') });
   const { port: namesrvPort } = await namesrv.start({ host: '127.0.0.1', port: 0 });
   const namesrvAddr = `127.0.0.1:${namesrvPort}`;
-  const broker = new BrokerController({
+  const server = await BrokerServer.start({
     listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', listenPort: 0,
-    mappedFileSizeCommitLog: 64 * 1024 * 1024, maxHashSlotNum: 50_000, maxIndexNum: 200_000,
+    mappedFileSizeCommitLog: 64 * 1024 * 1024, maxHashSlotNum: 50_000, maxIndexNum: 200_000, gatewayPort: 0,
     ...config, namesrvAddr: [namesrvAddr], logger: createLogger('broker', 'warn'),
   });
-  await broker.start();
-  process.stdout.write(`${JSON.stringify({ namesrvAddr, brokerAddr: broker.brokerAddr, brokerName: broker.options.brokerName })}\n`);
+  const broker = server.broker;
+  process.stdout.write(`${JSON.stringify({
+    namesrvAddr, brokerAddr: broker.brokerAddr, brokerName: broker.options.brokerName, gatewayAddr: server.gatewayAddress ?? null,
+  })}\n`);
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    await broker.shutdown();
+    await server.shutdown();
     await namesrv.stop();
     process.exit(0);
   };

@@ -4,6 +4,7 @@
 //   because the SDK builds on it.
 //   ts/namesrv: protocol, common, remoting only.
 //   ts/broker: protocol, common, remoting, store, config (never namesrv: they talk over the wire).
+//   ts/gateway: broker (and what it builds on), protocol, common, config; the broker never imports it.
 //   ts/sdk: protocol, common, remoting only (never broker, namesrv, store: it ships to users),
 //   plus the few builtins it needs.
 
@@ -48,6 +49,10 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
   'ts/broker': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/store', 'ts/config', 'ts/broker'],
     builtins: ['node:fs', 'node:path'],
+  },
+  'ts/gateway': {
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/broker', 'ts/config', 'ts/gateway'],
+    builtins: ['node:fs', 'node:module', 'node:path', 'node:zlib', '@trufflesuite/uws-js-unofficial'],
   },
   'ts/sdk': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/sdk'],

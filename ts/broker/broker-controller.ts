@@ -32,7 +32,7 @@ import { offsetProcessors } from './offset-processors.js';
 import { PullMessageProcessor } from './pull-processor.js';
 import { queryProcessors } from './query-processors.js';
 import { RebalanceLockManager } from './rebalance-lock-manager.js';
-import { sendProcessor } from './send-processor.js';
+import { createSendService, sendProcessor, type SendService } from './send-processor.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 
@@ -72,6 +72,9 @@ export class BrokerController {
   #store: MessageStore | undefined;
   #pull: PullMessageProcessor | undefined;
   #registrar: NameServerRegistrar | undefined;
+  #processorContext: BrokerContext | undefined;
+  #sendService: SendService | undefined;
+  #startedAt = 0;
   readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
@@ -141,8 +144,12 @@ export class BrokerController {
       this.#pull = new PullMessageProcessor(context);
       const pull = this.#pull;
       this.#store.onQueuesGrew((grown) => pull.hold.onQueuesGrew(grown));
-      await this.#listen(this.#handlers(context, pull));
+      const send = createSendService(context);
+      this.#processorContext = context;
+      this.#sendService = send;
+      await this.#listen(this.#handlers(context, pull, send));
       this.#store.setStoreHost(this.options.brokerIP1, this.#port);
+      this.#startedAt = Date.now();
       this.#startTimers();
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
@@ -183,8 +190,19 @@ export class BrokerController {
     };
   }
 
-  #handlers(context: BrokerContext, pull: PullMessageProcessor): Array<[number, RequestHandler]> {
-    const send = sendProcessor(context);
+  /**
+   * What front ends in the same process (the HTTP gateway) build on: the processors' context
+   * and the send path. @throws BrokerError BROKER_STATE before start.
+   */
+  frontEnd(): { context: BrokerContext; send: SendService; startedAt: number } {
+    if (this.#processorContext === undefined || this.#sendService === undefined) {
+      throw new BrokerError('BROKER_STATE', 'the broker is not started');
+    }
+    return { context: this.#processorContext, send: this.#sendService, startedAt: this.#startedAt };
+  }
+
+  #handlers(context: BrokerContext, pull: PullMessageProcessor, sendService: SendService): Array<[number, RequestHandler]> {
+    const send = sendProcessor(sendService);
     const pullHandler = pull.handler();
     return [
       [RequestCode.SEND_MESSAGE, send],

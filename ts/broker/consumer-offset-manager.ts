@@ -74,6 +74,13 @@ export class ConsumerOffsetManager {
     return groups.sort();
   }
 
+  /** Every group with a committed offset. */
+  groups(): string[] {
+    const groups = new Set<string>();
+    for (const key of this.#table.keys()) groups.add(key.slice(key.lastIndexOf(KEY_SEPARATOR) + 1));
+    return [...groups].sort();
+  }
+
   /** `topic@group` → queueId → offset, a copy (GET_ALL_CONSUMER_OFFSET). */
   snapshot(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};

@@ -229,11 +229,23 @@ async function handleSend(context: BrokerContext, dedup: SendDeduplicator, reque
     (code) => successResponse(request, results, target.queueId, built.uniqKeys, code));
 }
 
-/** The send handler (all three codes). */
-export function sendProcessor(context: BrokerContext): RequestHandler {
+/**
+ * The send path as a service: the remoting handler and the HTTP gateway share it (and with it
+ * the de-duplication window). `bornAddress` is the client's "ip:port".
+ */
+export interface SendService {
+  send(request: RemotingCommand, bornAddress: string): Promise<RemotingCommand>;
+}
+
+export function createSendService(context: BrokerContext): SendService {
   const o = context.options;
   const dedup = new SendDeduplicator({
     enabled: o.sendDedupEnable, windowMs: o.sendDedupWindowSeconds * 1000, maxKeys: o.sendDedupMaxKeys,
   }, context.store);
-  return (request, requestContext) => handleSend(context, dedup, request, requestContext.connection.remoteAddress);
+  return { send: (request, bornAddress) => handleSend(context, dedup, request, bornAddress) };
+}
+
+/** The send handler (all three codes). */
+export function sendProcessor(service: SendService): RequestHandler {
+  return (request, requestContext) => service.send(request, requestContext.connection.remoteAddress);
 }

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/conf-file.js';
 import { brokerConfigSchema, ignoredBrokerKeys, type BrokerConfig } from '../config/broker-config.js';
 import { createLogger } from '../common/logger.js';
-import { BrokerController } from '../broker/index.js';
+import { BrokerServer } from '../gateway/broker-server.js';
 import { loadNamesrvConfig, startNamesrvFromConfig, type Running } from './namesrv-command.js';
 
 export function loadBrokerConfig(file: string | undefined, args: string[]): { config: BrokerConfig; warnings: string[] } {
@@ -16,15 +16,16 @@ export function loadBrokerConfig(file: string | undefined, args: string[]): { co
   return { config, warnings: loaded.warnings };
 }
 
-async function startBroker(config: BrokerConfig): Promise<{ broker: BrokerController; lines: string[] }> {
-  const broker = new BrokerController({ ...config, logger: createLogger('broker') });
-  const address = await broker.start();
+async function startBroker(config: BrokerConfig): Promise<{ broker: BrokerServer; lines: string[] }> {
+  const broker = await BrokerServer.start({ ...config, logger: createLogger('broker') });
+  const address = broker.address;
   const lines = [
     `Broker ${config.brokerName} (cluster ${config.brokerClusterName}) listening on ${config.listenHost}:${address.port}` +
       (address.vipPort !== undefined ? ` (VIP ${address.vipPort})` : ''),
     `  advertised as ${address.brokerAddr}, NameServers: ${config.namesrvAddr.join(';') || '(none)'}`,
     `  store: ${resolve(config.storePathRootDir)} (${config.flushDiskType})`,
   ];
+  if (broker.gatewayAddress !== undefined) lines.push(`  HTTP gateway: http://${broker.gatewayAddress} (produce, /api, /metrics)`);
   return { broker, lines };
 }
 

@@ -55,6 +55,11 @@ export interface BrokerConfig {
   sendDedupEnable: boolean;
   sendDedupWindowSeconds: number;
   sendDedupMaxKeys: number;
+  /** Bolide: the HTTP/WebSocket gateway in the broker process (ts/gateway). */
+  gatewayEnable: boolean;
+  gatewayHost: string;
+  gatewayPort: number;
+  gatewayMaxBodyBytes: number;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -110,6 +115,13 @@ export const brokerConfigSchema: ConfigSchema = {
   sendDedupMaxKeys: {
     type: 'int', default: 300_000, min: 1,
     description: 'Bolide: UNIQ_KEYs held in memory (~150 bytes each); beyond it the oldest leave the window early',
+  },
+  gatewayEnable: { type: 'bool', default: true, description: 'Bolide: serve the HTTP gateway (produce, admin reads, /metrics) in the broker process' },
+  gatewayHost: { type: 'string', default: '127.0.0.1', description: 'Bolide: address the gateway listens on' },
+  gatewayPort: { type: 'int', default: 8080, min: 0, max: 65_535, description: 'Bolide: gateway port (0: any free port)' },
+  gatewayMaxBodyBytes: {
+    type: 'int', default: 16 * 1024 * 1024, min: 1024,
+    description: 'Bolide: largest HTTP request body (a JSON batch envelope); single messages are also bound by maxMessageSize',
   },
 };
 

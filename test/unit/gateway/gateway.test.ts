@@ -1,0 +1,170 @@
+// The HTTP gateway in an in-process broker: produce (single, batch, idempotent retry), admin
+// reads, /metrics checked against the traffic sent, and bad input answered with 4xx while the
+// broker keeps serving.
+import test, { type ExecutionContext } from 'ava';
+import { loadUws } from '../../../ts/gateway/uws.js';
+import { attachGateway } from '../../../ts/gateway/broker-server.js';
+import type { Gateway } from '../../../ts/gateway/gateway.js';
+import { RequestCode, ResponseCode, UpdateConsumerOffsetRequestHeader, encodeHeader, makeRequest } from '../../../ts/protocol/index.js';
+import { startCluster, type TestCluster } from '../../support/broker.js';
+import type { BrokerOptions } from '../../../ts/broker/index.js';
+
+async function gatewayCluster(t: ExecutionContext, options: BrokerOptions = {}): Promise<TestCluster & { base: string; gateway: Gateway }> {
+  const cluster = await startCluster(t, options);
+  const gateway = await attachGateway(cluster.broker, { port: 0 });
+  t.teardown(() => gateway.stop());
+  return { ...cluster, gateway, base: `http://${gateway.address}` };
+}
+
+interface Produced {
+  status: string;
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  messages: Array<{ msgId: string; offsetMsgId: string }>;
+}
+
+async function post(base: string, topic: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${base}/topics/${encodeURIComponent(topic)}/messages`, { method: 'POST', body, headers });
+}
+
+test('the native uWebSockets.js binary is loaded, never the JavaScript fallback', async (t) => {
+  const uws = loadUws();
+  t.is(typeof uws.us_listen_socket_close, 'function');
+  const { base } = await gatewayCluster(t);
+  const response = await fetch(`${base}/healthz`);
+  t.is(response.status, 200);
+  t.truthy(response.headers.get('uwebsockets'), 'the native server stamps its uWebSockets header');
+});
+
+test('POST a message with headers: stored with tags, keys and properties; readable by offset msgId and by key', async (t) => {
+  const { base } = await gatewayCluster(t);
+  const response = await post(base, 'HttpTopic', 'hello over http', {
+    'x-bolide-tags': 'TagA', 'x-bolide-keys': 'order-1 customer-7', 'x-bolide-property-color': 'blue', 'x-bolide-queue-id': '2',
+  });
+  t.is(response.status, 200);
+  const produced = await response.json() as Produced;
+  t.like(produced, { status: 'SEND_OK', topic: 'HttpTopic', queueId: 2, queueOffset: 0 });
+  const [message] = produced.messages;
+  t.regex(message?.msgId ?? '', /^[0-9A-F]{32}$/);
+  const byId = await (await fetch(`${base}/api/messages/${message?.offsetMsgId}`)).json() as Record<string, unknown>;
+  t.like(byId, { topic: 'HttpTopic', queueId: 2, queueOffset: 0, body: 'hello over http', bodyEncoding: 'utf8', tags: 'TagA', msgId: message?.msgId });
+  t.deepEqual(byId['keys'], ['order-1', 'customer-7']);
+  t.is((byId['properties'] as Record<string, string>)['color'], 'blue');
+  const byUniq = await (await fetch(`${base}/api/messages/${message?.msgId}?topic=HttpTopic`)).json() as Record<string, unknown>;
+  t.is(byUniq['offsetMsgId'], message?.offsetMsgId);
+  const byKey = await (await fetch(`${base}/api/messages?topic=HttpTopic&key=customer-7`)).json() as { messages: unknown[] };
+  t.is(byKey.messages.length, 1);
+});
+
+test('a retried POST with the same x-bolide-msg-id returns the first result and is stored once', async (t) => {
+  const { base, broker } = await gatewayCluster(t);
+  const msgId = '7F00000100002A9F0000000000000001';
+  const headers = { 'x-bolide-msg-id': msgId, 'x-bolide-queue-id': '0' };
+  const first = await (await post(base, 'HttpRetry', 'once', headers)).json() as Produced;
+  const again = await (await post(base, 'HttpRetry', 'once', headers)).json() as Produced;
+  t.deepEqual(again, first);
+  t.is(first.messages[0]?.msgId, msgId);
+  t.is(broker.store.maxOffset('HttpRetry', 0), 1);
+});
+
+test('a JSON batch envelope lands in one queue at consecutive offsets with per-message ids', async (t) => {
+  const { base, broker } = await gatewayCluster(t);
+  const envelope = {
+    queueId: 1,
+    messages: [
+      { body: 'one', tags: 'T1', keys: ['k1'], properties: { CaseSensitive: 'yes' } },
+      { body: Buffer.from([0, 1, 2, 255]).toString('base64'), bodyEncoding: 'base64' },
+      { body: 'three' },
+    ],
+  };
+  const response = await post(base, 'HttpBatch', JSON.stringify(envelope), { 'content-type': 'application/vnd.bolide.batch+json' });
+  t.is(response.status, 200);
+  const produced = await response.json() as Produced;
+  t.like(produced, { queueId: 1, queueOffset: 0 });
+  t.is(new Set(produced.messages.map((m) => m.msgId)).size, 3);
+  t.is(broker.store.maxOffset('HttpBatch', 1), 3);
+  const second = await (await fetch(`${base}/api/messages/${produced.messages[1]?.offsetMsgId}`)).json() as Record<string, unknown>;
+  t.like(second, { queueOffset: 1, bodyEncoding: 'base64', body: Buffer.from([0, 1, 2, 255]).toString('base64') });
+  const first = await (await fetch(`${base}/api/messages/${produced.messages[0]?.offsetMsgId}`)).json() as Record<string, unknown>;
+  t.is((first['properties'] as Record<string, string>)['CaseSensitive'], 'yes');
+});
+
+test('bad input gets a 4xx with a code, and the broker keeps serving', async (t) => {
+  const { base } = await gatewayCluster(t, { maxMessageSize: 2048, autoCreateTopicEnable: false });
+  const failure = async (response: Response) => ({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code });
+  t.deepEqual(await failure(await post(base, 'TBW102', 'x', { 'x-bolide-delay-level': 'soon' })), { status: 400, code: 'BAD_HEADER' });
+  t.deepEqual(await failure(await post(base, 'TBW102', 'x', { 'x-bolide-msg-id': 'not-hex' })), { status: 400, code: 'BAD_HEADER' });
+  t.deepEqual(await failure(await post(base, 'TBW102', Buffer.alloc(4096))), { status: 413, code: 'BODY_TOO_LARGE' });
+  t.deepEqual(await failure(await post(base, 'Nope', '{', { 'content-type': 'application/vnd.bolide.batch+json' })), { status: 400, code: 'BAD_JSON' });
+  t.deepEqual(await failure(await post(base, 'Nope', '{"messages":[]}', { 'content-type': 'application/vnd.bolide.batch+json' })), { status: 400, code: 'BAD_JSON' });
+  const unknownTopic = await post(base, 'NoSuchTopic', 'x');
+  t.is(unknownTopic.status, 404);
+  t.like(((await unknownTopic.json()) as { error: object }).error, { code: 'SEND_REFUSED', responseCode: ResponseCode.TOPIC_NOT_EXIST });
+  t.deepEqual(await failure(await post(base, 'bad name!', 'x')), { status: 400, code: 'BAD_REQUEST' });
+  t.deepEqual(await failure(await fetch(`${base}/topics/T/messages`)), { status: 405, code: 'METHOD_NOT_ALLOWED' });
+  t.deepEqual(await failure(await fetch(`${base}/no/such/route`)), { status: 404, code: 'NOT_FOUND' });
+  t.deepEqual(await failure(await fetch(`${base}/api/topics/%E0%A4%A`)), { status: 400, code: 'BAD_REQUEST' });
+  t.deepEqual(await failure(await fetch(`${base}/api/topics?limit=0`)), { status: 400, code: 'BAD_REQUEST' });
+  t.deepEqual(await failure(await fetch(`${base}/api/topics/Missing`)), { status: 404, code: 'NOT_FOUND' });
+  t.is((await fetch(`${base}/healthz`)).status, 200);
+});
+
+test('admin reads: cluster, paged topics, topic queues, groups with lag', async (t) => {
+  const { base, client, brokerAddr, broker } = await gatewayCluster(t);
+  for (const topic of ['PageA', 'PageB', 'PageC', 'Other']) {
+    for (let i = 0; i < 3; i += 1) await post(base, topic, `m${i}`, { 'x-bolide-queue-id': '0' });
+  }
+  broker.store.waitDispatched();
+  const cluster = await (await fetch(`${base}/api/cluster`)).json() as Record<string, unknown>;
+  t.like(cluster, { brokerName: 'broker-a', clusterName: 'DefaultCluster', brokerAddr });
+  const pageOne = await (await fetch(`${base}/api/topics?prefix=Page&limit=2`)).json() as { total: number; items: Array<{ topic: string; messages: number }> };
+  t.is(pageOne.total, 3);
+  t.deepEqual(pageOne.items.map((i) => i.topic), ['PageA', 'PageB']);
+  t.is(pageOne.items[0]?.messages, 3);
+  const pageTwo = await (await fetch(`${base}/api/topics?prefix=Page&limit=2&offset=2`)).json() as { items: Array<{ topic: string }> };
+  t.deepEqual(pageTwo.items.map((i) => i.topic), ['PageC']);
+  const detail = await (await fetch(`${base}/api/topics/PageA`)).json() as { queues: Array<{ queueId: number; maxOffset: number }> };
+  t.is(detail.queues.find((q) => q.queueId === 0)?.maxOffset, 3);
+
+  await client.invoke(brokerAddr, makeRequest(RequestCode.UPDATE_CONSUMER_OFFSET, {
+    extFields: encodeHeader(UpdateConsumerOffsetRequestHeader, { consumerGroup: 'LagGroup', topic: 'PageA', queueId: 0, commitOffset: 1 }),
+  }));
+  const groups = await (await fetch(`${base}/api/groups?prefix=Lag`)).json() as { items: Array<{ group: string; lag: number }> };
+  t.deepEqual(groups.items.map((g) => [g.group, g.lag]), [['LagGroup', 2]]);
+  const group = await (await fetch(`${base}/api/groups/LagGroup`)).json() as { queues: Array<{ topic: string; queueId: number; lag: number }> };
+  t.like(group.queues.find((q) => q.topic === 'PageA' && q.queueId === 0), { lag: 2 });
+  t.is((await fetch(`${base}/api/groups/NoSuchGroup`)).status, 404);
+});
+
+test('/metrics reports the traffic sent: stored messages per topic, lag per queue, gateway counters', async (t) => {
+  const { base, client, brokerAddr, broker } = await gatewayCluster(t);
+  for (let i = 0; i < 5; i += 1) await post(base, 'MetricTopic', `m${i}`, { 'x-bolide-queue-id': '1' });
+  broker.store.waitDispatched();
+  await client.invoke(brokerAddr, makeRequest(RequestCode.UPDATE_CONSUMER_OFFSET, {
+    extFields: encodeHeader(UpdateConsumerOffsetRequestHeader, { consumerGroup: 'MetricGroup', topic: 'MetricTopic', queueId: 1, commitOffset: 2 }),
+  }));
+  const response = await fetch(`${base}/metrics`);
+  t.is(response.status, 200);
+  t.regex(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await response.text();
+  const value = (pattern: string) => Number(text.match(new RegExp(`^${pattern} (\\S+)$`, 'm'))?.[1]);
+  const labels = 'cluster="DefaultCluster",broker="broker-a"';
+  t.is(value(`bolide_topic_messages_stored\\{${labels},topic="MetricTopic"\\}`), 5);
+  t.is(value(`bolide_consumer_lag_messages\\{${labels},group="MetricGroup",topic="MetricTopic",queue="1"\\}`), 3);
+  t.is(value(`bolide_http_messages_produced_total\\{${labels}\\}`), 5);
+  t.true(value(`bolide_messages_appended_total\\{${labels}\\}`) >= 5);
+  t.true(value('bolide_process_rss_anon_bytes') > 0);
+  t.true(value(`bolide_disk_total_bytes\\{${labels}\\}`) > 0);
+  // Every sample line belongs to a declared family.
+  const declared = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge)$/gm)].map((m) => m[1]));
+  for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
+    t.true(declared.has(line.split(/[{ ]/)[0]), line);
+  }
+});
+
+test('a second gateway asking for a port in use fails with LISTEN_FAILED', async (t) => {
+  const { broker, gateway } = await gatewayCluster(t);
+  const error = await t.throwsAsync(attachGateway(broker, { port: gateway.port }));
+  t.is((error as { code?: string }).code, 'LISTEN_FAILED');
+});

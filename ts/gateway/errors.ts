@@ -1,0 +1,42 @@
+// Gateway errors: a stable code and the HTTP status it answers with.
+import { BolideError } from '../common/errors.js';
+
+export type GatewayErrorCode =
+  | 'UWS_NATIVE_UNAVAILABLE'
+  | 'LISTEN_FAILED'
+  | 'BAD_REQUEST'
+  | 'BAD_HEADER'
+  | 'BAD_JSON'
+  | 'BODY_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  /** The broker refused a send (status from its response code; `responseCode` has it). */
+  | 'SEND_REFUSED';
+
+const STATUS: Record<GatewayErrorCode, number> = {
+  UWS_NATIVE_UNAVAILABLE: 500,
+  LISTEN_FAILED: 500,
+  BAD_REQUEST: 400,
+  BAD_HEADER: 400,
+  BAD_JSON: 400,
+  BODY_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  SEND_REFUSED: 500,
+};
+
+export class GatewayError extends BolideError {
+  declare readonly code: GatewayErrorCode;
+  readonly status: number;
+  /** For SEND_REFUSED: RocketMQ's response code. */
+  readonly responseCode: number | undefined;
+
+  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown; status?: number; responseCode?: number }) {
+    super(code, message, options);
+    this.name = 'GatewayError';
+    this.status = options?.status ?? STATUS[code];
+    this.responseCode = options?.responseCode;
+  }
+}

@@ -1,0 +1,188 @@
+// The HTTP gateway: uWebSockets.js in the broker process (no separate proxy to deploy).
+//
+//   POST /topics/{topic}/messages   produce (produce.ts)
+//   GET  /api/cluster | /api/topics[/{topic}] | /api/groups[/{group}] | /api/messages[/{id}]
+//   GET  /metrics                   Prometheus text (metrics.ts)
+//   GET  /healthz                   200 once the broker serves
+//
+// Every handler copies what it needs out of the uWS request synchronously (the request object
+// is only valid until the handler returns), registers onAborted before any await, and answers
+// through Exchange, which never touches a response after abort or end.
+import type { Logger } from '../common/logger.js';
+import type { BrokerContext } from '../broker/broker-context.js';
+import type { SendService } from '../broker/send-processor.js';
+import { clusterInfo, groupDetail, listGroups, listTopics, messageById, messagesByKey, topicDetail } from './admin-routes.js';
+import { GatewayError } from './errors.js';
+import { Exchange } from './http.js';
+import { renderMetrics } from './metrics.js';
+import { BATCH_CONTENT_TYPE, produce } from './produce.js';
+import type { RemotingCommand } from '../protocol/command.js';
+import { loadUws, type HttpRequest, type HttpResponse, type ListenSocket, type TemplatedApp } from './uws.js';
+
+/** What the gateway needs from its broker. */
+export interface GatewayBroker {
+  readonly context: BrokerContext;
+  readonly send: SendService;
+  readonly startedAt: number;
+  connectionCount(): number;
+  parkedPulls(): number;
+}
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  /** Largest request body accepted (a batch envelope); single bodies are also bound by maxMessageSize. */
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/** A path parameter, URL-decoded (topics like %RETRY%g arrive as %25RETRY%25g). */
+function pathParameter(req: HttpRequest, index: number): string {
+  const raw = req.getParameter(index) ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError('BAD_REQUEST', `path segment ${JSON.stringify(raw)} is not valid percent-encoding`);
+  }
+}
+
+export class Gateway {
+  readonly #broker: GatewayBroker;
+  readonly #options: GatewayOptions;
+  #app: TemplatedApp | undefined;
+  #listenSocket: ListenSocket | undefined;
+  #port = 0;
+  readonly counters = { requests: 0, produced: 0, errors: 0 };
+
+  constructor(broker: GatewayBroker, options: GatewayOptions) {
+    this.#broker = broker;
+    this.#options = options;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get address(): string {
+    return `${this.#options.host}:${this.#port}`;
+  }
+
+  /** Listens. @throws GatewayError UWS_NATIVE_UNAVAILABLE or LISTEN_FAILED */
+  async start(): Promise<string> {
+    const uws = loadUws();
+    const app = uws.App();
+    this.#routes(app);
+    const socket = await new Promise<ListenSocket | false>((resolve) => {
+      app.listen(this.#options.host, this.#options.port, (listenSocket) => resolve(listenSocket));
+    });
+    if (socket === false) {
+      throw new GatewayError('LISTEN_FAILED', `the gateway could not listen on ${this.#options.host}:${this.#options.port} (port in use or address not local); set gatewayPort or gatewayEnable=false`);
+    }
+    this.#app = app;
+    this.#listenSocket = socket;
+    this.#port = uws.us_socket_local_port(socket as unknown as Parameters<typeof uws.us_socket_local_port>[0]);
+    return this.address;
+  }
+
+  /** Stops accepting connections. Requests in progress still get their answer. */
+  stop(): void {
+    if (this.#listenSocket === undefined) return;
+    loadUws().us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = undefined;
+  }
+
+  #routes(app: TemplatedApp): void {
+    const context = this.#broker.context;
+    app.post('/topics/:topic/messages', (res, req) => this.#produce(res, req));
+    app.any('/topics/:topic/messages', (res, req) => this.#sync(res, req, () => {
+      throw new GatewayError('METHOD_NOT_ALLOWED', 'use POST to produce');
+    }));
+    app.get('/api/cluster', (res, req) => this.#sync(res, req, () => clusterInfo(context, this.#broker.startedAt, this.address)));
+    app.get('/api/topics', (res, req) => this.#sync(res, req, (ex) => listTopics(context, ex.query)));
+    app.get('/api/topics/:topic', (res, req) => {
+      const topic = this.#param(res, req, 0);
+      if (topic !== undefined) this.#sync(res, req, () => topicDetail(context, topic));
+    });
+    app.get('/api/groups', (res, req) => this.#sync(res, req, (ex) => listGroups(context, ex.query)));
+    app.get('/api/groups/:group', (res, req) => {
+      const group = this.#param(res, req, 0);
+      if (group !== undefined) this.#sync(res, req, () => groupDetail(context, group));
+    });
+    app.get('/api/messages', (res, req) => this.#sync(res, req, (ex) => messagesByKey(context, ex.query)));
+    app.get('/api/messages/:id', (res, req) => {
+      const id = this.#param(res, req, 0);
+      if (id !== undefined) this.#sync(res, req, (ex) => messageById(context, id, ex.query));
+    });
+    app.get('/metrics', (res, req) => {
+      const exchange = this.#exchange(res, req);
+      try {
+        exchange.send(200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics({ ...this.#broker, connectionCount: () => this.#broker.connectionCount(), parkedPulls: () => this.#broker.parkedPulls(), gateway: this.counters }));
+      } catch (error) {
+        this.#fail(exchange, error);
+      }
+    });
+    app.get('/healthz', (res, req) => this.#exchange(res, req).json(200, { status: 'UP' }));
+    app.any('/*', (res, req) => this.#sync(res, req, (ex) => {
+      throw new GatewayError('NOT_FOUND', `no route for ${ex.method} ${ex.url}`);
+    }));
+  }
+
+  #exchange(res: HttpResponse, req: HttpRequest): Exchange {
+    this.counters.requests += 1;
+    return new Exchange(res, req);
+  }
+
+  /** A path parameter, or undefined after answering 400 for a bad encoding. */
+  #param(res: HttpResponse, req: HttpRequest, index: number): string | undefined {
+    try {
+      return pathParameter(req, index);
+    } catch (error) {
+      this.#fail(this.#exchange(res, req), error);
+      return undefined;
+    }
+  }
+
+  /** A read endpoint: computes JSON synchronously and answers 200, or the error's status. */
+  #sync(res: HttpResponse, req: HttpRequest, compute: (exchange: Exchange) => unknown): void {
+    const exchange = this.#exchange(res, req);
+    try {
+      exchange.json(200, compute(exchange));
+    } catch (error) {
+      this.#fail(exchange, error);
+    }
+  }
+
+  #fail(exchange: Exchange, error: unknown, close = false): void {
+    this.counters.errors += 1;
+    if (!(error instanceof GatewayError)) this.#options.logger.error('gateway request failed', { url: exchange.url, error: String(error) });
+    exchange.fail(error, close);
+  }
+
+  #produce(res: HttpResponse, req: HttpRequest): void {
+    let topic: string;
+    try {
+      topic = pathParameter(req, 0);
+    } catch (error) {
+      this.#fail(this.#exchange(res, req), error, true);
+      return;
+    }
+    const exchange = this.#exchange(res, req);
+    const options = this.#broker.context.options;
+    // A single message's body is the request body; a batch envelope may be larger (JSON, base64).
+    const isBatch = (exchange.header('content-type') ?? '').toLowerCase().startsWith(BATCH_CONTENT_TYPE);
+    exchange.readBody(isBatch ? this.#options.maxBodyBytes : options.maxMessageSize).then(
+      async (body) => {
+        try {
+          const send = (request: RemotingCommand, bornAddress: string) => this.#broker.send.send(request, bornAddress);
+          const result = await produce({ send, maxMessageSize: options.maxMessageSize, brokerName: options.brokerName }, exchange, topic, body);
+          this.counters.produced += result.messages.length;
+          exchange.json(result.status === 'SEND_OK' ? 200 : 202, result);
+        } catch (error) {
+          this.#fail(exchange, error);
+        }
+      },
+      // The rest of an oversized body is not read: close the connection after the answer.
+      (error: unknown) => this.#fail(exchange, error, true),
+    );
+  }
+}

@@ -1,0 +1,127 @@
+// uWebSockets.js request/response plumbing: reading a bounded body, answering once (and never
+// after the client went away), JSON and error replies.
+//
+// uWS rules this module encodes: a response must get onAborted before any asynchronous work;
+// after abort (or end) the response object must not be touched; writes outside the handler's
+// synchronous part go inside cork() so status, headers and body leave in one syscall.
+import { errorMessage } from '../common/errors.js';
+import type { HttpRequest, HttpResponse } from './uws.js';
+import { GatewayError } from './errors.js';
+
+/** One HTTP exchange: request facts copied out of the (stack-only) uWS request, and the reply side. */
+export class Exchange {
+  #aborted = false;
+  #done = false;
+  readonly method: string;
+  readonly url: string;
+  readonly query: URLSearchParams;
+  readonly headers: ReadonlyMap<string, string>;
+
+  constructor(readonly res: HttpResponse, req: HttpRequest) {
+    this.method = req.getMethod().toUpperCase();
+    this.url = req.getUrl();
+    this.query = new URLSearchParams(req.getQuery() ?? '');
+    const headers = new Map<string, string>();
+    req.forEach((key, value) => headers.set(key, value));
+    this.headers = headers;
+    res.onAborted(() => {
+      this.#aborted = true;
+    });
+  }
+
+  /** True once the client went away or a reply was sent. */
+  get finished(): boolean {
+    return this.#aborted || this.#done;
+  }
+
+  header(name: string): string | undefined {
+    return this.headers.get(name);
+  }
+
+  /** The client's address as "ip:port" (IPv4-mapped IPv6 shown as IPv4), for BORNHOST. */
+  remoteAddress(): string {
+    if (this.#aborted) return '0.0.0.0:0';
+    const ip = Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1');
+    return `${ip.startsWith('::ffff:') ? ip.slice(7) : ip}:0`;
+  }
+
+  /**
+   * Reads the whole body; rejects with BODY_TOO_LARGE as soon as it passes `limit` bytes (the
+   * rest is not buffered). Must be called in the handler's synchronous part.
+   */
+  readBody(limit: number): Promise<Buffer> {
+    const declared = Number(this.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > limit) {
+      return Promise.reject(new GatewayError('BODY_TOO_LARGE', `the body of ${declared} bytes is over the limit of ${limit} bytes`));
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let failed = false;
+      this.res.onData((chunk, isLast) => {
+        if (failed) return;
+        size += chunk.byteLength;
+        if (size > limit) {
+          failed = true;
+          reject(new GatewayError('BODY_TOO_LARGE', `the body is over the limit of ${limit} bytes`));
+          return;
+        }
+        // uWS reuses the chunk's memory after this callback: copy.
+        chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+        if (isLast) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      });
+    });
+  }
+
+  /** Sends a reply (once; ignored after an abort). `close` ends the connection after it. */
+  send(status: number, contentType: string, body: string | Buffer, extraHeaders: Record<string, string> = {}, close = false): void {
+    if (this.finished) return;
+    this.#done = true;
+    this.res.cork(() => {
+      this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
+      for (const [name, value] of Object.entries(extraHeaders)) this.res.writeHeader(name, value);
+      this.res.end(body, close);
+    });
+  }
+
+  json(status: number, value: unknown): void {
+    this.send(status, 'application/json', JSON.stringify(value));
+  }
+
+  /** A JSON error body `{ error: { code, message } }`; a body we did not read closes the connection. */
+  fail(error: unknown, close = false): void {
+    const { status, ...described } = describeError(error);
+    this.send(status, 'application/json', JSON.stringify({ error: described }), {}, close);
+  }
+}
+
+export function describeError(error: unknown): { status: number; code: string; message: string; responseCode?: number } {
+  if (error instanceof GatewayError) {
+    return {
+      status: error.status, code: error.code, message: error.message,
+      ...(error.responseCode === undefined ? {} : { responseCode: error.responseCode }),
+    };
+  }
+  return { status: 500, code: 'INTERNAL', message: errorMessage(error) };
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+function statusLine(status: number): string {
+  return `${status} ${REASONS[status] ?? 'Status'}`;
+}
+
+/** An integer query parameter within [min, max], or the default; BAD_REQUEST otherwise. */
+export function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+  const text = query.get(name);
+  if (text === null || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new GatewayError('BAD_REQUEST', `query parameter ${name} must be an integer in [${min}, ${max}], not ${JSON.stringify(text)}`);
+  }
+  return value;
+}

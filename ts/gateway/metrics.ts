@@ -1,0 +1,114 @@
+// GET /metrics: Prometheus text exposition (format 0.0.4) of the broker's state, computed on
+// scrape (nothing is sampled in the background): store counters, topics' stored messages,
+// consumer lag per group and queue, connections, parked pulls, disk and process memory.
+import { readFileSync, statfsSync } from 'node:fs';
+import { consumeStats } from '../broker/admin-stats-processors.js';
+import type { BrokerContext } from '../broker/broker-context.js';
+
+export interface MetricsSource {
+  context: BrokerContext;
+  connectionCount(): number;
+  parkedPulls(): number;
+  startedAt: number;
+  /** Gateway's own counters. */
+  gateway: { requests: number; produced: number; errors: number };
+}
+
+type Labels = Record<string, string | number>;
+
+class Exposition {
+  readonly #lines: string[] = [];
+  readonly #declared = new Set<string>();
+
+  metric(name: string, type: 'counter' | 'gauge', help: string, value: number, labels: Labels = {}): void {
+    if (!this.#declared.has(name)) {
+      this.#declared.add(name);
+      this.#lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    }
+    const keys = Object.keys(labels);
+    const labelText = keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${escapeLabel(String(labels[k]))}"`).join(',')}}`;
+    this.#lines.push(`${name}${labelText} ${Number.isFinite(value) ? value : 'NaN'}`);
+  }
+
+  text(): string {
+    return `${this.#lines.join('\n')}\n`;
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('"', '\\"');
+}
+
+/** RssAnon / RssFile of this process (Linux), in bytes; absent elsewhere. */
+function procMemory(): { rssAnon?: number; rssFile?: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (field: string) => {
+      const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+      return match ? Number(match[1]) * 1024 : undefined;
+    };
+    const rssAnon = kb('RssAnon');
+    const rssFile = kb('RssFile');
+    return { ...(rssAnon === undefined ? {} : { rssAnon }), ...(rssFile === undefined ? {} : { rssFile }) };
+  } catch {
+    return {};
+  }
+}
+
+export function renderMetrics(source: MetricsSource): string {
+  const { context } = source;
+  const out = new Exposition();
+  const broker = { cluster: context.options.brokerClusterName, broker: context.options.brokerName };
+  const stats = context.store.stats();
+  out.metric('bolide_messages_appended_total', 'counter', 'Messages appended to the CommitLog', stats.appendedMessages, broker);
+  out.metric('bolide_bytes_appended_total', 'counter', 'Bytes appended to the CommitLog', stats.appendedBytes, broker);
+  out.metric('bolide_fsyncs_total', 'counter', 'CommitLog fsync calls (group commit batches)', stats.fsyncs, broker);
+  out.metric('bolide_messages_dispatched_total', 'counter', 'Messages dispatched to ConsumeQueues and the index', stats.dispatchedMessages, broker);
+  out.metric('bolide_sendfile_bytes_total', 'counter', 'Pull response bytes sent with sendfile', stats.transferredBytes, broker);
+  out.metric('bolide_segment_allocation_stalls_total', 'counter', 'Appends that waited for a new CommitLog segment', stats.allocationStalls, broker);
+  out.metric('bolide_segments_deleted_total', 'counter', 'CommitLog segments removed by retention', stats.segmentsDeleted, broker);
+  out.metric('bolide_commitlog_max_offset_bytes', 'gauge', 'CommitLog write position', context.store.commitLogMaxOffset, broker);
+  out.metric('bolide_commitlog_min_offset_bytes', 'gauge', 'Oldest CommitLog offset still stored', context.store.commitLogMinOffset, broker);
+  out.metric('bolide_connections', 'gauge', 'Open client connections (both remoting ports)', source.connectionCount(), broker);
+  out.metric('bolide_long_polls_parked', 'gauge', 'Pulls parked by long polling', source.parkedPulls(), broker);
+  out.metric('bolide_http_requests_total', 'counter', 'Requests the gateway handled', source.gateway.requests, broker);
+  out.metric('bolide_http_messages_produced_total', 'counter', 'Messages produced through the gateway', source.gateway.produced, broker);
+  out.metric('bolide_http_errors_total', 'counter', 'Gateway requests answered with an error', source.gateway.errors, broker);
+
+  for (const [topic, config] of Object.entries(context.topics.snapshot())) {
+    let stored = 0;
+    let written = 0;
+    for (let queueId = 0; queueId < config.writeQueueNums; queueId += 1) {
+      const max = Math.max(0, context.store.maxOffset(topic, queueId));
+      stored += max - Math.max(0, context.store.minOffset(topic, queueId));
+      written += max;
+    }
+    out.metric('bolide_topic_messages_stored', 'gauge', 'Messages a topic holds on this broker', stored, { ...broker, topic });
+    out.metric('bolide_topic_messages_written_total', 'counter', 'Messages ever written to a topic (sum of queue max offsets)', written, { ...broker, topic });
+  }
+  const groups = new Set([...context.groups.groups(), ...context.clients.consumerGroupNames(), ...context.offsets.groups()]);
+  for (const group of groups) {
+    const online = context.clients.consumerGroup(group);
+    out.metric('bolide_consumer_clients', 'gauge', 'Consumers of a group connected to this broker', online?.channels.size ?? 0, { ...broker, group });
+    for (const [queue, w] of consumeStats(context, group).offsets) {
+      out.metric('bolide_consumer_lag_messages', 'gauge', 'Messages stored but not yet committed by the group, per queue',
+        Math.max(0, w.brokerOffset - w.consumerOffset), { ...broker, group, topic: queue.topic, queue: queue.queueId });
+    }
+  }
+  try {
+    const fs = statfsSync(context.options.storePathRootDir);
+    out.metric('bolide_disk_total_bytes', 'gauge', 'Size of the file system holding the store', fs.blocks * fs.bsize, broker);
+    out.metric('bolide_disk_free_bytes', 'gauge', 'Free bytes for unprivileged users on the store file system', fs.bavail * fs.bsize, broker);
+  } catch {
+    // no store directory stats on this platform: leave the family out
+  }
+  const memory = process.memoryUsage();
+  out.metric('process_resident_memory_bytes', 'gauge', 'Resident set size', memory.rss);
+  const proc = procMemory();
+  if (proc.rssAnon !== undefined) out.metric('bolide_process_rss_anon_bytes', 'gauge', 'Anonymous resident memory (heap, buffers, native)', proc.rssAnon);
+  if (proc.rssFile !== undefined) out.metric('bolide_process_rss_file_bytes', 'gauge', 'File-backed resident memory (mapped CommitLog pages)', proc.rssFile);
+  out.metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap used', memory.heapUsed);
+  out.metric('nodejs_external_memory_bytes', 'gauge', 'Memory of Buffers and other external objects', memory.external);
+  out.metric('process_start_time_seconds', 'gauge', 'Start time of the broker, Unix seconds', Math.floor(source.startedAt / 1000));
+  return out.text();
+}

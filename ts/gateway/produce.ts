@@ -1,0 +1,225 @@
+// POST /topics/{topic}/messages: HTTP produce through the broker's own send path.
+//
+// The request becomes a SEND_MESSAGE_V2 (or SEND_BATCH_MESSAGE) command handed to the same
+// SendService the remoting port uses, so HTTP sends get identical checks, auto-creation,
+// de-duplication and durability (SYNC_FLUSH answers after group commit).
+//
+// Single message: the body is the message body; metadata from headers:
+//   x-bolide-tags, x-bolide-keys (space-separated), x-bolide-delay-level (1..N),
+//   x-bolide-deliver-time-ms (epoch ms), x-bolide-delay-ms, x-bolide-queue-id,
+//   x-bolide-producer-group, x-bolide-msg-id (32 or 56 hex digits: a client-chosen UNIQ_KEY,
+//   so a retried POST is stored once), x-bolide-property-<name> (user property; header names
+//   arrive lower-cased: use the batch envelope for case-sensitive names).
+// Batch: Content-Type application/vnd.bolide.batch+json, body
+//   {"messages":[{"body":"...","bodyEncoding":"utf8"|"base64","tags","keys","properties",
+//                 "msgId"}], "queueId"?: n}
+// All of a batch goes to one queue (RocketMQ batches are single-queue).
+import { encodeBatch, type BatchMessage } from '../protocol/batch.js';
+import { RequestCode, ResponseCode } from '../protocol/codes.js';
+import { makeRequest, type RemotingCommand } from '../protocol/command.js';
+import { createUniqIdGenerator } from '../protocol/message-id.js';
+import { encodeProperties, MessageProperty } from '../protocol/properties.js';
+import { encodeSendMessageHeader } from '../protocol/send-header.js';
+import { topicNameProblem } from '../broker/topic-config-manager.js';
+import { GatewayError } from './errors.js';
+import type { Exchange } from './http.js';
+
+export const BATCH_CONTENT_TYPE = 'application/vnd.bolide.batch+json';
+const PROPERTY_HEADER_PREFIX = 'x-bolide-property-';
+const MSG_ID = /^(?:[0-9A-F]{32}|[0-9A-F]{56})$/i;
+const DEFAULT_PRODUCER_GROUP = 'BOLIDE_HTTP_GATEWAY';
+
+/** What the produce route needs from the broker. */
+export interface ProduceTarget {
+  send(request: RemotingCommand, bornAddress: string): Promise<RemotingCommand>;
+  maxMessageSize: number;
+  brokerName: string;
+}
+
+export interface ProducedMessage {
+  msgId: string;
+  offsetMsgId: string;
+}
+
+export interface ProduceResult {
+  status: 'SEND_OK' | 'FLUSH_DISK_TIMEOUT';
+  topic: string;
+  brokerName: string;
+  queueId: number;
+  queueOffset: number;
+  messages: ProducedMessage[];
+}
+
+const nextUniqId = createUniqIdGenerator();
+
+function badHeader(name: string, value: string, expected: string): GatewayError {
+  return new GatewayError('BAD_HEADER', `header ${name}: ${JSON.stringify(value)} is not ${expected}`);
+}
+
+function intHeader(exchange: Exchange, name: string, min: number, max: number): number | undefined {
+  const text = exchange.header(name);
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw badHeader(name, text, `an integer in [${min}, ${max}]`);
+  return value;
+}
+
+function msgIdOf(value: string | undefined, where: string): string {
+  if (value === undefined || value === '') return nextUniqId();
+  if (!MSG_ID.test(value)) throw new GatewayError('BAD_HEADER', `${where}: ${JSON.stringify(value)} is not 32 or 56 hex digits`);
+  return value.toUpperCase();
+}
+
+/** Properties of a single-message POST, from its headers. */
+function headerProperties(exchange: Exchange): Record<string, string> {
+  const properties: Record<string, string> = {};
+  for (const [name, value] of exchange.headers) {
+    if (name.startsWith(PROPERTY_HEADER_PREFIX) && name.length > PROPERTY_HEADER_PREFIX.length) {
+      properties[name.slice(PROPERTY_HEADER_PREFIX.length)] = value;
+    }
+  }
+  const tags = exchange.header('x-bolide-tags');
+  if (tags) properties[MessageProperty.TAGS] = tags;
+  const keys = exchange.header('x-bolide-keys');
+  if (keys) properties[MessageProperty.KEYS] = keys;
+  const delayLevel = intHeader(exchange, 'x-bolide-delay-level', 1, 1000);
+  if (delayLevel !== undefined) properties[MessageProperty.DELAY] = String(delayLevel);
+  const deliverAt = intHeader(exchange, 'x-bolide-deliver-time-ms', 0, Number.MAX_SAFE_INTEGER);
+  if (deliverAt !== undefined) properties[MessageProperty.TIMER_DELIVER_MS] = String(deliverAt);
+  const delayMs = intHeader(exchange, 'x-bolide-delay-ms', 0, Number.MAX_SAFE_INTEGER);
+  if (delayMs !== undefined) properties[MessageProperty.TIMER_DELAY_MS] = String(delayMs);
+  properties[MessageProperty.UNIQ_KEY] = msgIdOf(exchange.header('x-bolide-msg-id'), 'header x-bolide-msg-id');
+  return properties;
+}
+
+interface EnvelopeMessage {
+  body: Buffer;
+  properties: Record<string, string>;
+}
+
+function stringField(value: unknown, where: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new GatewayError('BAD_JSON', `${where} must be a string`);
+  return value;
+}
+
+/** Parses and checks the JSON batch envelope. */
+function parseEnvelope(body: Buffer): { messages: EnvelopeMessage[]; queueId: number | undefined } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new GatewayError('BAD_JSON', `the batch envelope is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { messages?: unknown }).messages)) {
+    throw new GatewayError('BAD_JSON', 'the batch envelope must be an object with a "messages" array');
+  }
+  const envelope = parsed as { messages: unknown[]; queueId?: unknown };
+  if (envelope.messages.length === 0) throw new GatewayError('BAD_JSON', 'the batch has no messages');
+  let queueId: number | undefined;
+  if (envelope.queueId !== undefined) {
+    if (!Number.isInteger(envelope.queueId) || (envelope.queueId as number) < 0) {
+      throw new GatewayError('BAD_JSON', 'queueId must be a non-negative integer');
+    }
+    queueId = envelope.queueId as number;
+  }
+  const messages = envelope.messages.map((raw, index): EnvelopeMessage => {
+    const where = `messages[${index}]`;
+    if (typeof raw !== 'object' || raw === null) throw new GatewayError('BAD_JSON', `${where} must be an object`);
+    const m = raw as Record<string, unknown>;
+    const text = stringField(m['body'], `${where}.body`) ?? '';
+    const encoding = stringField(m['bodyEncoding'], `${where}.bodyEncoding`) ?? 'utf8';
+    if (encoding !== 'utf8' && encoding !== 'base64') throw new GatewayError('BAD_JSON', `${where}.bodyEncoding must be utf8 or base64`);
+    const properties: Record<string, string> = {};
+    const userProperties = m['properties'];
+    if (userProperties !== undefined) {
+      if (typeof userProperties !== 'object' || userProperties === null || Array.isArray(userProperties)) {
+        throw new GatewayError('BAD_JSON', `${where}.properties must be an object of strings`);
+      }
+      for (const [key, value] of Object.entries(userProperties)) {
+        properties[key] = stringField(value, `${where}.properties.${key}`) ?? '';
+      }
+    }
+    const tags = stringField(m['tags'], `${where}.tags`);
+    if (tags) properties[MessageProperty.TAGS] = tags;
+    const keys = m['keys'];
+    const keyText = Array.isArray(keys) ? keys.map((k, i) => stringField(k, `${where}.keys[${i}]`)).join(' ') : stringField(keys, `${where}.keys`);
+    if (keyText) properties[MessageProperty.KEYS] = keyText;
+    properties[MessageProperty.UNIQ_KEY] = msgIdOf(stringField(m['msgId'], `${where}.msgId`), `${where}.msgId`);
+    return { body: Buffer.from(text, encoding), properties };
+  });
+  return { messages, queueId };
+}
+
+function sendCommand(code: number, topic: string, producerGroup: string, queueId: number, properties: Record<string, string>,
+  body: Buffer): RemotingCommand {
+  return makeRequest(code, {
+    extFields: encodeSendMessageHeader(code, {
+      producerGroup, topic, defaultTopic: 'TBW102', defaultTopicQueueNums: 4, queueId, sysFlag: 0,
+      bornTimestamp: Date.now(), flag: 0, properties: encodeProperties(properties), reconsumeTimes: 0, unitMode: false,
+      batch: code === RequestCode.SEND_BATCH_MESSAGE,
+    }),
+    body,
+  });
+}
+
+/** The HTTP status for a send response that is not a success. */
+function failureStatus(code: number): number {
+  switch (code) {
+    case ResponseCode.MESSAGE_ILLEGAL:
+      return 400;
+    case ResponseCode.NO_PERMISSION:
+      return 403;
+    case ResponseCode.TOPIC_NOT_EXIST:
+      return 404;
+    case ResponseCode.SERVICE_NOT_AVAILABLE:
+    case ResponseCode.SYSTEM_BUSY:
+      return 503;
+    default:
+      return code === ResponseCode.SYSTEM_ERROR ? 500 : 502;
+  }
+}
+
+/** Handles one produce exchange end to end (body already read). */
+export async function produce(target: ProduceTarget, exchange: Exchange, topic: string, body: Buffer): Promise<ProduceResult> {
+  const topicProblem = topicNameProblem(topic);
+  if (topicProblem !== null) throw new GatewayError('BAD_REQUEST', topicProblem);
+  const producerGroup = exchange.header('x-bolide-producer-group') || DEFAULT_PRODUCER_GROUP;
+  const contentType = (exchange.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  let request: RemotingCommand;
+  let msgIds: string[];
+  if (contentType === BATCH_CONTENT_TYPE) {
+    const { messages, queueId } = parseEnvelope(body);
+    for (const m of messages) {
+      if (m.body.length > target.maxMessageSize) {
+        throw new GatewayError('BODY_TOO_LARGE', `a message body of ${m.body.length} bytes is over maxMessageSize ${target.maxMessageSize}`);
+      }
+    }
+    const entries: BatchMessage[] = messages.map((m) => ({ flag: 0, body: m.body, properties: m.properties }));
+    msgIds = messages.map((m) => m.properties[MessageProperty.UNIQ_KEY] as string);
+    request = sendCommand(RequestCode.SEND_BATCH_MESSAGE, topic, producerGroup, queueId ?? -1, {}, encodeBatch(entries));
+  } else {
+    if (body.length > target.maxMessageSize) {
+      throw new GatewayError('BODY_TOO_LARGE', `the message body of ${body.length} bytes is over maxMessageSize ${target.maxMessageSize}`);
+    }
+    const properties = headerProperties(exchange);
+    msgIds = [properties[MessageProperty.UNIQ_KEY] as string];
+    const queueId = intHeader(exchange, 'x-bolide-queue-id', 0, 65_535) ?? -1;
+    request = sendCommand(RequestCode.SEND_MESSAGE_V2, topic, producerGroup, queueId, properties, body);
+  }
+  const response = await target.send(request, exchange.remoteAddress());
+  if (response.code !== ResponseCode.SUCCESS && response.code !== ResponseCode.FLUSH_DISK_TIMEOUT) {
+    throw new GatewayError('SEND_REFUSED', response.remark ?? `send failed with code ${response.code}`, {
+      status: failureStatus(response.code), responseCode: response.code,
+    });
+  }
+  const offsetMsgIds = (response.extFields['msgId'] ?? '').split(',');
+  return {
+    status: response.code === ResponseCode.SUCCESS ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
+    topic,
+    brokerName: target.brokerName,
+    queueId: Number(response.extFields['queueId']),
+    queueOffset: Number(response.extFields['queueOffset']),
+    messages: msgIds.map((msgId, i) => ({ msgId, offsetMsgId: offsetMsgIds[i] ?? '' })),
+  };
+}
