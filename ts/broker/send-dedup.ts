@@ -62,12 +62,14 @@ export function isDeduplicatedTopic(topic: string): boolean {
 }
 
 /** The store calls the post-restart lookup needs. */
-export type DedupIndex = Pick<MessageStore, 'queryByKey' | 'messageAt'>;
+export type DedupIndex = Pick<MessageStore, 'queryByKey' | 'messageAt' | 'commitLogMaxOffset'>;
 
 export class SendDeduplicator {
   readonly #options: SendDedupOptions;
   readonly #store: DedupIndex;
   readonly #startedAt: number;
+  // An empty store at start has nothing stored before it: no index lookups at all.
+  readonly #storedBeforeStart: boolean;
   readonly #byKey = new Map<string, Entry>();
   // Arrival order for expiry: a queue with a moving head (compacted now and then).
   #order: Entry[] = [];
@@ -80,6 +82,7 @@ export class SendDeduplicator {
     this.#options = options;
     this.#store = store;
     this.#startedAt = now;
+    this.#storedBeforeStart = store.commitLogMaxOffset > 0;
   }
 
   get enabled(): boolean {
@@ -146,7 +149,7 @@ export class SendDeduplicator {
 
   /** For one window after start: a send stored before the start is found through the IndexFile. */
   #lookupBeforeStart(topic: string, uniqKey: string, now: number): StoredSend | undefined {
-    if (now - this.#startedAt >= this.#options.windowMs) return undefined;
+    if (!this.#storedBeforeStart || now - this.#startedAt >= this.#options.windowMs) return undefined;
     const begin = now - this.#options.windowMs;
     let offsets: number[];
     try {

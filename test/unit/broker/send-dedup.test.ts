@@ -83,6 +83,7 @@ test('after a restart on the same store, a retried send is answered with the cop
 // The window and the memory bound, on the class with a controlled clock. The store is never asked:
 // the deduplicator "started" longer than a window ago, so there is no post-restart index lookup.
 const noIndex = {
+  commitLogMaxOffset: 0,
   queryByKey: () => { throw new Error('the index must not be consulted'); },
   messageAt: () => { throw new Error('the index must not be consulted'); },
 };
