@@ -106,7 +106,9 @@ export function resetOffsets(
   }
   const known = offsets.some(([queue]) => context.offsets.query(group, topic, queue.queueId) >= 0);
   const online = (context.clients.consumerGroup(group)?.channels.size ?? 0) > 0;
-  if (!known && !online) return { code: ResponseCode.SYSTEM_ERROR, remark: `THe consumer group <${group}> not exist` };
+  // A group created by UPDATE_AND_CREATE_SUBSCRIPTIONGROUP exists before it ever commits (as in Apache).
+  const configured = context.groups.get(group) !== undefined;
+  if (!known && !online && !configured) return { code: ResponseCode.SYSTEM_ERROR, remark: `THe consumer group <${group}> not exist` };
   return { offsets };
 }
 

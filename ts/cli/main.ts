@@ -11,7 +11,9 @@ Commands:
   namesrv [-c namesrv.conf] [--key=value ...]   start a NameServer (default port 9876)
   broker  [-c broker.conf]  [--key=value ...]   start a broker (RocketMQ broker.conf keys)
   dev     [--key=value ...]                     NameServer + broker in one process on
-                                                127.0.0.1 (9876 / 10911), data in ./.bolide/store
+                                                127.0.0.1 (9876 / 10911, HTTP gateway 8080),
+                                                data in ./.bolide/store
+  admin   <command> -n host:port [options]      mqadmin commands (bolide admin help)
   help                                          this text
 
 Any config key can be given as --key=value and overrides the file, e.g.
@@ -81,14 +83,25 @@ function installSignalHandlers(running: Running): void {
   process.on('SIGTERM', stop);
 }
 
-try {
-  const running = await start(process.argv.slice(2));
-  if (running) {
-    for (const line of running.describe()) process.stdout.write(`${line}\n`);
-    installSignalHandlers(running);
+const argv = process.argv.slice(2);
+if (argv[0] === 'admin') {
+  // A client command: runs once and exits with its status (no servers, no signal handlers).
+  const { runAdmin } = await import('./admin-command.js');
+  process.exitCode = await runAdmin(argv.slice(1));
+} else {
+  await serve(argv);
+}
+
+async function serve(args: string[]): Promise<void> {
+  try {
+    const running = await start(args);
+    if (running) {
+      for (const line of running.describe()) process.stdout.write(`${line}\n`);
+      installSignalHandlers(running);
+    }
+  } catch (error) {
+    const usage = error instanceof BolideError && (error.code === 'USAGE' || error.code === 'CONFIG_INVALID');
+    process.stderr.write(`bolide: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(usage ? 2 : 1);
   }
-} catch (error) {
-  const usage = error instanceof BolideError && (error.code === 'USAGE' || error.code === 'CONFIG_INVALID');
-  process.stderr.write(`bolide: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(usage ? 2 : 1);
 }

@@ -56,6 +56,18 @@ export interface ConsumeStats {
 /** INVOKE_BROKER_TO_RESET_OFFSET: an admin asks a broker to reset a group's offsets. */
 const INVOKE_BROKER_TO_RESET_OFFSET = 222;
 
+/** Settable fields of a subscription group (RocketMQ's SubscriptionGroupConfig). */
+export interface SubscriptionGroupOptions {
+  consumeEnable?: boolean;
+  consumeFromMinEnable?: boolean;
+  consumeBroadcastEnable?: boolean;
+  retryQueueNums?: number;
+  retryMaxTimes?: number;
+  brokerId?: number;
+  whichBrokerWhenConsumeSlowly?: number;
+  notifyConsumerIdsChangedEnable?: boolean;
+}
+
 /** Options of message queries. */
 export interface QueryOptions {
   maxNum?: number;
@@ -294,4 +306,43 @@ export class Admin {
     }
     return out;
   }
+
+  /**
+   * Deletes a topic: DELETE_TOPIC_IN_BROKER on every broker of its route (config, offsets,
+   * ConsumeQueues), then DELETE_TOPIC_IN_NAMESRV so clients stop routing to it.
+   */
+  async deleteTopic(topic: string, options: { clusterName?: string } = {}): Promise<void> {
+    const route = await this.topicRoute(topic);
+    for (const { address } of this.#routeBrokers(route)) {
+      await this.#core.invokeOk(address, makeRequest(RequestCode.DELETE_TOPIC_IN_BROKER, { extFields: { topic } }), 10_000);
+    }
+    const extFields: Record<string, string> = { topic };
+    if (options.clusterName !== undefined) extFields['clusterName'] = options.clusterName;
+    const response = await this.#core.invokeNamesrv(makeRequest(RequestCode.DELETE_TOPIC_IN_NAMESRV, { extFields }));
+    if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, 'name server');
+  }
+
+  /** GET_BROKER_RUNTIME_INFO: the broker's key/value status table (what mqadmin brokerStatus prints). */
+  async brokerRuntimeInfo(brokerAddr: string): Promise<Record<string, string>> {
+    const response = await this.#core.invokeOk(brokerAddr, makeRequest(RequestCode.GET_BROKER_RUNTIME_INFO));
+    const root = parseLooseJson(response.body?.toString('utf8') ?? '{}') as Record<string, unknown>;
+    return Object.fromEntries(looseEntries(root['table']).map(([key, value]) => [String(key), String(value)]));
+  }
+
+  /**
+   * UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on every master of the cluster (or the named brokers).
+   * `config` overrides RocketMQ's group defaults (consumeEnable, retryMaxTimes, ...).
+   */
+  async updateSubscriptionGroup(group: string, config: SubscriptionGroupOptions = {}, target: { clusterName?: string; brokerNames?: string[] } = {}): Promise<void> {
+    if (group.length === 0) throw new MQClientError('the group name is empty');
+    const body = Buffer.from(JSON.stringify({
+      groupName: group, consumeEnable: true, consumeFromMinEnable: true, consumeBroadcastEnable: true,
+      retryQueueNums: 1, retryMaxTimes: 16, brokerId: 0, whichBrokerWhenConsumeSlowly: 1, notifyConsumerIdsChangedEnable: true,
+      ...config,
+    }));
+    for (const { address } of await this.#brokerTargets(target)) {
+      await this.#core.invokeOk(address, makeRequest(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, { body }), 10_000);
+    }
+  }
 }
+

@@ -41,7 +41,7 @@ export type { LitePullConsumerOptions } from './lite-pull-consumer.js';
 /** Topic/group administration: create topics, routes, stats, queries, offset reset. */
 export { Admin } from './admin.js';
 export type {
-  CreateTopicOptions, QueueStats, QueueConsumeStats, ConsumeStats, QueryOptions,
+  CreateTopicOptions, QueueStats, QueueConsumeStats, ConsumeStats, QueryOptions, SubscriptionGroupOptions,
 } from './admin.js';
 
 /** Options every client accepts (name servers, timeouts, logger, transport). */
