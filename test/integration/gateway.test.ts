@@ -72,3 +72,31 @@ test('SDK-produced messages are listed by the HTTP admin API and counted in /met
   const metrics = await (await fetch(`${base}/metrics`)).text();
   t.regex(metrics, new RegExp(`^bolide_topic_messages_stored\\{[^}]*topic="${topic}"\\} 12$`, 'm'));
 });
+
+test('an HTTP POP consumer group consumes what the SDK produced, acking each message exactly once', async (t) => {
+  const base = `http://${bolide!.gatewayAddr}`;
+  const topic = `SdkToPop${Date.now().toString(36)}`;
+  const producer = new Producer({ groupName: 'pop-pg', namesrvAddr: bolide!.namesrvAddr, logger: silentLogger });
+  await producer.start();
+  try {
+    for (let i = 0; i < 40; i += 1) await producer.send({ topic, body: `pop-${i}` });
+  } finally {
+    await producer.shutdown();
+  }
+  const seen = new Set<string>();
+  const deadline = Date.now() + 30_000;
+  while (seen.size < 40 && Date.now() < deadline) {
+    const response = await fetch(`${base}/groups/http-pop/topics/${topic}/fetch?max=16&waitMs=1000`, { method: 'POST' });
+    t.is(response.status, 200);
+    const { messages } = await response.json() as { messages: Array<{ body: string; receiptHandle: string }> };
+    for (const m of messages) {
+      t.false(seen.has(m.body), `${m.body} delivered twice`);
+      seen.add(m.body);
+    }
+    const ack = await fetch(`${base}/groups/http-pop/ack`, { method: 'POST', body: JSON.stringify({ receiptHandles: messages.map((m) => m.receiptHandle) }) });
+    t.like(await ack.json(), { settled: messages.length, stale: [] });
+  }
+  t.is(seen.size, 40);
+  const group = await (await fetch(`${base}/api/groups/http-pop`)).json() as { lag: number };
+  t.is(group.lag, 0);
+});

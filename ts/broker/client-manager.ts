@@ -43,6 +43,7 @@ export interface ClientManagerOptions {
 
 export class ClientManager {
   readonly #options: ClientManagerOptions;
+  readonly #popGroups = new Map<string, number>();
   readonly #producers = new Map<string, Map<number, ClientChannel>>();
   readonly #consumers = new Map<string, ConsumerGroupInfo>();
   readonly #pendingNotify = new Set<string>();
@@ -64,6 +65,23 @@ export class ClientManager {
    * Registers or refreshes a consumer channel and (unless `keepSubscriptions`, heartbeat V2
    * without subscriptions) replaces the group's subscriptions. Notifies the group on change.
    */
+  /**
+   * Marks `group` as consumed through the HTTP gateway's POP fetch until `untilMs`: remoting
+   * consumers may not join it meanwhile (one group, one consumption model).
+   */
+  markPopGroup(group: string, untilMs: number): void {
+    this.#popGroups.set(group, Math.max(untilMs, this.#popGroups.get(group) ?? 0));
+  }
+
+  /** True while `group` is a POP group (see markPopGroup). */
+  isPopGroup(group: string, nowMs = Date.now()): boolean {
+    const until = this.#popGroups.get(group);
+    if (until === undefined) return false;
+    if (until > nowMs) return true;
+    this.#popGroups.delete(group);
+    return false;
+  }
+
   registerConsumer(data: ConsumerData, channel: ClientChannel, keepSubscriptions: boolean): void {
     let info = this.#consumers.get(data.groupName);
     if (info === undefined) {

@@ -25,6 +25,12 @@ function heartbeat(context: BrokerContext): RequestHandler {
       clientId: data.clientID, connection: requestContext.connection, language: request.language,
       version: request.version, lastUpdateMs: Date.now(),
     });
+    const popGroup = data.consumerDataSet.find((consumer) => context.clients.isPopGroup(consumer.groupName));
+    if (popGroup !== undefined) {
+      return makeResponse(request, ResponseCode.SYSTEM_ERROR, {
+        remark: `consumer group ${popGroup.groupName} is consumed over HTTP (POP fetch/ack); a remoting consumer cannot join it: use another group`,
+      });
+    }
     for (const consumer of data.consumerDataSet) {
       const group = context.groups.findOrCreate(consumer.groupName);
       if (group !== undefined) context.topics.createRetryTopic(consumer.groupName, group.retryQueueNums);

@@ -11,6 +11,9 @@ export type GatewayErrorCode =
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'DLQ_FAILED'
   /** The broker refused a send (status from its response code; `responseCode` has it). */
   | 'SEND_REFUSED';
 
@@ -25,6 +28,9 @@ const STATUS: Record<GatewayErrorCode, number> = {
   METHOD_NOT_ALLOWED: 405,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SEND_REFUSED: 500,
+  CONFLICT: 409,
+  FORBIDDEN: 403,
+  DLQ_FAILED: 500,
 };
 
 export class GatewayError extends BolideError {

@@ -1,6 +1,9 @@
 // The HTTP gateway: uWebSockets.js in the broker process (no separate proxy to deploy).
 //
 //   POST /topics/{topic}/messages   produce (produce.ts)
+//   POST /groups/{group}/topics/{topic}/fetch, /groups/{group}/ack, /groups/{group}/nack
+//                                   POP consumption (consume-routes.ts, pop-service.ts)
+//   GET  /topics/{topic}/queues/{queueId}/messages   reads by offset
 //   GET  /api/cluster | /api/topics[/{topic}] | /api/groups[/{group}] | /api/messages[/{id}]
 //   GET  /metrics                   Prometheus text (metrics.ts)
 //   GET  /healthz                   200 once the broker serves
@@ -16,6 +19,8 @@ import { GatewayError } from './errors.js';
 import { Exchange } from './http.js';
 import { renderMetrics } from './metrics.js';
 import { BATCH_CONTENT_TYPE, produce } from './produce.js';
+import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
+import { PopService } from './pop-service.js';
 import type { RemotingCommand } from '../protocol/command.js';
 import { loadUws, type HttpRequest, type HttpResponse, type ListenSocket, type TemplatedApp } from './uws.js';
 
@@ -52,6 +57,7 @@ export class Gateway {
   #app: TemplatedApp | undefined;
   #listenSocket: ListenSocket | undefined;
   #port = 0;
+  #pop: PopService | undefined;
   readonly counters = { requests: 0, produced: 0, errors: 0 };
 
   constructor(broker: GatewayBroker, options: GatewayOptions) {
@@ -71,6 +77,9 @@ export class Gateway {
   async start(): Promise<string> {
     const uws = loadUws();
     const app = uws.App();
+    this.#pop = new PopService(this.#broker.context, {
+      maxInflightPerTopic: 10_000, popGroupTtlMs: this.#broker.context.options.channelExpiredTimeout,
+    });
     this.#routes(app);
     const socket = await new Promise<ListenSocket | false>((resolve) => {
       app.listen(this.#options.host, this.#options.port, (listenSocket) => resolve(listenSocket));
@@ -89,6 +98,7 @@ export class Gateway {
     if (this.#listenSocket === undefined) return;
     loadUws().us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
+    this.#pop?.close();
   }
 
   #routes(app: TemplatedApp): void {
@@ -97,6 +107,29 @@ export class Gateway {
     app.any('/topics/:topic/messages', (res, req) => this.#sync(res, req, () => {
       throw new GatewayError('METHOD_NOT_ALLOWED', 'use POST to produce');
     }));
+    app.post('/groups/:group/topics/:topic/fetch', (res, req) => {
+      const group = this.#param(res, req, 0);
+      const topic = group === undefined ? undefined : this.#param(res, req, 1);
+      if (group === undefined || topic === undefined) return;
+      this.#async(res, req, (ex) => fetchRoute(this.#popService, ex, group, topic));
+    });
+    app.post('/groups/:group/ack', (res, req) => {
+      const group = this.#param(res, req, 0);
+      if (group !== undefined) this.#withJsonBody(res, req, (body) => this.#popService.ack(group, parseSettleBody(body).handles));
+    });
+    app.post('/groups/:group/nack', (res, req) => {
+      const group = this.#param(res, req, 0);
+      if (group === undefined) return;
+      this.#withJsonBody(res, req, (body) => {
+        const { handles, delayMs } = parseSettleBody(body);
+        return this.#popService.nack(group, handles, delayMs);
+      });
+    });
+    app.get('/topics/:topic/queues/:queueId/messages', (res, req) => {
+      const topic = this.#param(res, req, 0);
+      const queueId = topic === undefined ? undefined : this.#param(res, req, 1);
+      if (topic !== undefined && queueId !== undefined) this.#sync(res, req, (ex) => queueMessages(context, topic, queueId, ex.query));
+    });
     app.get('/api/cluster', (res, req) => this.#sync(res, req, () => clusterInfo(context, this.#broker.startedAt, this.address)));
     app.get('/api/topics', (res, req) => this.#sync(res, req, (ex) => listTopics(context, ex.query)));
     app.get('/api/topics/:topic', (res, req) => {
@@ -150,6 +183,29 @@ export class Gateway {
     } catch (error) {
       this.#fail(exchange, error);
     }
+  }
+
+  get #popService(): PopService {
+    if (this.#pop === undefined) throw new GatewayError('NOT_FOUND', 'the gateway is not started');
+    return this.#pop;
+  }
+
+  /** An endpoint whose answer is computed asynchronously (long polls). */
+  #async(res: HttpResponse, req: HttpRequest, compute: (exchange: Exchange) => Promise<unknown>): void {
+    const exchange = this.#exchange(res, req);
+    compute(exchange).then((value) => exchange.json(200, value), (error: unknown) => this.#fail(exchange, error));
+  }
+
+  /** A POST with a small JSON body (ack/nack): read it, then compute synchronously. */
+  #withJsonBody(res: HttpResponse, req: HttpRequest, compute: (body: Buffer) => unknown): void {
+    const exchange = this.#exchange(res, req);
+    exchange.readBody(1024 * 1024).then((body) => {
+      try {
+        exchange.json(200, compute(body));
+      } catch (error) {
+        this.#fail(exchange, error);
+      }
+    }, (error: unknown) => this.#fail(exchange, error, true));
   }
 
   #fail(exchange: Exchange, error: unknown, close = false): void {
