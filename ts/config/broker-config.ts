@@ -60,6 +60,7 @@ export interface BrokerConfig {
   gatewayHost: string;
   gatewayPort: number;
   gatewayMaxBodyBytes: number;
+  gatewayWsMaxBufferedBytes: number;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -122,6 +123,10 @@ export const brokerConfigSchema: ConfigSchema = {
   gatewayMaxBodyBytes: {
     type: 'int', default: 16 * 1024 * 1024, min: 1024,
     description: 'Bolide: largest HTTP request body (a JSON batch envelope); single messages are also bound by maxMessageSize',
+  },
+  gatewayWsMaxBufferedBytes: {
+    type: 'int', default: 16 * 1024 * 1024, min: 64 * 1024,
+    description: 'Bolide: unsent bytes a WebSocket may hold before it is closed; deliveries pause at 1/16 of it',
   },
 };
 

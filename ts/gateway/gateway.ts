@@ -4,6 +4,7 @@
 //   POST /groups/{group}/topics/{topic}/fetch, /groups/{group}/ack, /groups/{group}/nack
 //                                   POP consumption (consume-routes.ts, pop-service.ts)
 //   GET  /topics/{topic}/queues/{queueId}/messages   reads by offset
+//   GET  /ws                        WebSocket, FlatBuffers frames (ws-session.ts, schema/gateway.fbs)
 //   GET  /api/cluster | /api/topics[/{topic}] | /api/groups[/{group}] | /api/messages[/{id}]
 //   GET  /metrics                   Prometheus text (metrics.ts)
 //   GET  /healthz                   200 once the broker serves
@@ -21,6 +22,7 @@ import { renderMetrics } from './metrics.js';
 import { BATCH_CONTENT_TYPE, produce } from './produce.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
 import { PopService } from './pop-service.js';
+import { WsSession } from './ws-session.js';
 import type { RemotingCommand } from '../protocol/command.js';
 import { loadUws, type HttpRequest, type HttpResponse, type ListenSocket, type TemplatedApp } from './uws.js';
 
@@ -38,6 +40,11 @@ export interface GatewayOptions {
   port: number;
   /** Largest request body accepted (a batch envelope); single bodies are also bound by maxMessageSize. */
   maxBodyBytes: number;
+  /**
+   * WebSocket: bytes a socket may hold unsent before uWS closes it (the hard bound); deliveries
+   * pause at a sixteenth of it.
+   */
+  wsMaxBufferedBytes: number;
   logger: Logger;
 }
 
@@ -107,6 +114,7 @@ export class Gateway {
     app.any('/topics/:topic/messages', (res, req) => this.#sync(res, req, () => {
       throw new GatewayError('METHOD_NOT_ALLOWED', 'use POST to produce');
     }));
+    this.#webSocket(app);
     app.post('/groups/:group/topics/:topic/fetch', (res, req) => {
       const group = this.#param(res, req, 0);
       const topic = group === undefined ? undefined : this.#param(res, req, 1);
@@ -183,6 +191,32 @@ export class Gateway {
     } catch (error) {
       this.#fail(exchange, error);
     }
+  }
+
+  #webSocket(app: TemplatedApp): void {
+    const options = this.#broker.context.options;
+    const target = {
+      send: (request: RemotingCommand, bornAddress: string) => this.#broker.send.send(request, bornAddress),
+      maxMessageSize: options.maxMessageSize, brokerName: options.brokerName,
+    };
+    const hardLimit = this.#options.wsMaxBufferedBytes;
+    app.ws<{ session?: WsSession }>('/ws', {
+      maxPayloadLength: this.#options.maxBodyBytes,
+      maxBackpressure: hardLimit,
+      closeOnBackpressureLimit: 1,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      open: (ws) => {
+        this.counters.requests += 1;
+        const ip = Buffer.from(ws.getRemoteAddressAsText()).toString('latin1');
+        ws.getUserData().session = new WsSession(ws, this.#popService, target, {
+          softBufferBytes: Math.max(64 * 1024, Math.floor(hardLimit / 16)), fetchBatch: 32, longPollMs: 20_000,
+        }, `${ip.startsWith('::ffff:') ? ip.slice(7) : ip}:0`);
+      },
+      message: (ws, message, isBinary) => ws.getUserData().session?.onMessage(message, isBinary),
+      drain: (ws) => ws.getUserData().session?.onDrain(),
+      close: (ws) => ws.getUserData().session?.onClose(),
+    });
   }
 
   get #popService(): PopService {

@@ -39,6 +39,10 @@ export { LitePullConsumer } from './lite-pull-consumer.js';
 export type { LitePullConsumerOptions } from './lite-pull-consumer.js';
 
 /** Topic/group administration: create topics, routes, stats, queries, offset reset. */
+export { GatewayClient, GatewaySubscription, GatewayRequestError } from './gateway-client.js';
+export type {
+  GatewayClientOptions, GatewayMessage, GatewaySubscribeOptions, GatewayHandlerResult, WebSocketLike, WebSocketConstructor,
+} from './gateway-client.js';
 export { Admin } from './admin.js';
 export type {
   CreateTopicOptions, QueueStats, QueueConsumeStats, ConsumeStats, QueryOptions, SubscriptionGroupOptions,
