@@ -184,8 +184,10 @@ async function duplicateResponse(context: BrokerContext, request: RemotingComman
 async function flushedResponse(context: BrokerContext, request: RemotingCommand, endOffset: number, wait: boolean,
   success: (code?: number) => RemotingCommand): Promise<RemotingCommand> {
   if (context.store.flushDiskType === 'SYNC_FLUSH' && wait) {
+    const waitStarted = performance.now();
     try {
       await context.store.waitFlushed(endOffset);
+      context.stats.traffic.flushWaitLatency.observe(performance.now() - waitStarted);
     } catch (error) {
       if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') return success(ResponseCode.FLUSH_DISK_TIMEOUT);
       return storeErrorResponse(request, error, context);
@@ -195,6 +197,14 @@ async function flushedResponse(context: BrokerContext, request: RemotingCommand,
 }
 
 async function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
+  connectionAddress: string): Promise<RemotingCommand> {
+  const started = performance.now();
+  const response = await handleSendInner(context, dedup, request, connectionAddress);
+  context.stats.traffic.sendLatency.observe(performance.now() - started);
+  return response;
+}
+
+async function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
   connectionAddress: string): Promise<RemotingCommand> {
   const header = decodeSendMessageHeader(request.code, request.extFields);
   const target = checkTopic(context, request, header);
@@ -218,6 +228,9 @@ async function handleSend(context: BrokerContext, dedup: SendDeduplicator, reque
     return storeErrorResponse(request, error, context);
   }
   context.stats.onPut(results.length);
+  let bytes = 0;
+  for (const result of results) bytes += result.size;
+  context.stats.traffic.onTopicPut(header.topic, results.length, bytes);
   // Remembered before the flush wait: a retry arriving meanwhile must find it.
   if (built.uniqKeys.length === results.length) {
     dedup.remember(header.topic, built.uniqKeys, results.map((r) => ({
