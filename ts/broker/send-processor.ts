@@ -127,7 +127,7 @@ function sizeProblem(context: BrokerContext, body: Buffer, properties: Buffer): 
 
 /** Builds the records of a request (one, or one per batch entry). Returns a remark on bad input. */
 function buildMessages(context: BrokerContext, request: RemotingCommand, header: SendMessageRequestHeader,
-  target: SendTarget, born: { host: string; port: number }): { messages: AppendMessage[]; uniqKeys: string[] } | string {
+  target: SendTarget, born: { host: string; port: number }): { messages: AppendMessage[]; uniqKeys: string[]; wait: boolean } | string {
   const base = {
     topic: target.topic.topicName, queueId: target.queueId, sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp,
     bornHost: born.host, bornPort: born.port, reconsumeTimes: header.reconsumeTimes ?? 0,
@@ -138,9 +138,10 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     const properties = Buffer.from(propertiesText, 'utf8');
     const problem = sizeProblem(context, body, properties);
     if (problem !== null) return problem;
-    const uniq = decodeProperties(propertiesText)[MessageProperty.UNIQ_KEY];
+    const decoded = decodeProperties(propertiesText);
+    const uniq = decoded[MessageProperty.UNIQ_KEY];
     const message = routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag });
-    return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq] };
+    return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq], wait: decoded[MessageProperty.WAIT] !== 'false' };
   }
   const messages: AppendMessage[] = [];
   const uniqKeys: string[] = [];
@@ -155,7 +156,7 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     messages.push(routeRetryMessage(context, header, { ...base, body: entry.body, properties, flag: entry.flag }));
   }
   if (messages.length === 0) return 'the batch is empty';
-  return { messages, uniqKeys };
+  return { messages, uniqKeys, wait: decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false' };
 }
 
 function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<StoredSend, 'msgId' | 'queueOffset'>>,
@@ -172,41 +173,49 @@ function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<S
   return makeResponse(request, code, { extFields });
 }
 
+/** A response now, or later when it must wait for the group commit. */
+type MaybeAsync<T> = T | Promise<T>;
+
 /** Replies (after the same flush wait as the original would) with what a repeated send stored first. */
-async function duplicateResponse(context: BrokerContext, request: RemotingCommand, stored: StoredSend[],
-  uniqKeys: string[], wait: boolean): Promise<RemotingCommand> {
+function duplicateResponse(context: BrokerContext, request: RemotingCommand, stored: StoredSend[],
+  uniqKeys: string[], wait: boolean): MaybeAsync<RemotingCommand> {
   const first = stored[0] as StoredSend;
   const endOffset = Math.max(...stored.map((s) => s.endOffset));
   return flushedResponse(context, request, endOffset, wait, () => successResponse(request, stored, first.queueId, uniqKeys));
 }
 
-/** With SYNC_FLUSH (and WAIT not false) the reply waits until `endOffset` is durable. */
-async function flushedResponse(context: BrokerContext, request: RemotingCommand, endOffset: number, wait: boolean,
-  success: (code?: number) => RemotingCommand): Promise<RemotingCommand> {
-  if (context.store.flushDiskType === 'SYNC_FLUSH' && wait) {
-    const waitStarted = performance.now();
-    try {
-      await context.store.waitFlushed(endOffset);
-      context.stats.traffic.flushWaitLatency.observe(performance.now() - waitStarted);
-    } catch (error) {
-      if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') return success(ResponseCode.FLUSH_DISK_TIMEOUT);
-      return storeErrorResponse(request, error, context);
-    }
-  }
-  return success();
+/**
+ * With SYNC_FLUSH (and WAIT not false) the reply waits until `endOffset` is durable; otherwise it
+ * is made at once (no promise: the HTTP gateway can then answer within the same callback).
+ */
+function flushedResponse(context: BrokerContext, request: RemotingCommand, endOffset: number, wait: boolean,
+  success: (code?: number) => RemotingCommand): MaybeAsync<RemotingCommand> {
+  if (context.store.flushDiskType !== 'SYNC_FLUSH' || !wait) return success();
+  const waitStarted = performance.now();
+  return context.store.waitFlushed(endOffset).then(() => {
+    context.stats.traffic.flushWaitLatency.observe(performance.now() - waitStarted);
+    return success();
+  }, (error: unknown) => {
+    if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') return success(ResponseCode.FLUSH_DISK_TIMEOUT);
+    return storeErrorResponse(request, error, context);
+  });
 }
 
-async function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
-  connectionAddress: string): Promise<RemotingCommand> {
+function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
+  connectionAddress: string, decoded?: SendMessageRequestHeader): MaybeAsync<RemotingCommand> {
   const started = performance.now();
-  const response = await handleSendInner(context, dedup, request, connectionAddress);
-  context.stats.traffic.sendLatency.observe(performance.now() - started);
-  return response;
+  const response = handleSendInner(context, dedup, request, connectionAddress, decoded);
+  const observe = (): void => context.stats.traffic.sendLatency.observe(performance.now() - started);
+  if (!(response instanceof Promise)) {
+    observe();
+    return response;
+  }
+  return response.finally(observe);
 }
 
-async function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
-  connectionAddress: string): Promise<RemotingCommand> {
-  const header = decodeSendMessageHeader(request.code, request.extFields);
+function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
+  connectionAddress: string, decoded?: SendMessageRequestHeader): MaybeAsync<RemotingCommand> {
+  const header = decoded ?? decodeSendMessageHeader(request.code, request.extFields);
   const target = checkTopic(context, request, header);
   if (!('topic' in target && 'queueId' in target)) return target;
   let built;
@@ -216,7 +225,7 @@ async function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, 
     return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);
   }
   if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
-  const wait = decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false';
+  const wait = built.wait;
   const duplicate = dedup.lookup(header.topic, built.uniqKeys);
   if (duplicate !== null) return duplicateResponse(context, request, duplicate, built.uniqKeys, wait);
   let results: AppendResult[];
@@ -247,7 +256,11 @@ async function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, 
  * the de-duplication window). `bornAddress` is the client's "ip:port".
  */
 export interface SendService {
-  send(request: RemotingCommand, bornAddress: string): Promise<RemotingCommand>;
+  /**
+   * Handles one send. The answer comes at once unless it waits for a SYNC_FLUSH group commit.
+   * `header`: the request's header already decoded (in-process callers skip the string round trip).
+   */
+  send(request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader): RemotingCommand | Promise<RemotingCommand>;
 }
 
 export function createSendService(context: BrokerContext): SendService {
@@ -255,7 +268,7 @@ export function createSendService(context: BrokerContext): SendService {
   const dedup = new SendDeduplicator({
     enabled: o.sendDedupEnable, windowMs: o.sendDedupWindowSeconds * 1000, maxKeys: o.sendDedupMaxKeys,
   }, context.store);
-  return { send: (request, bornAddress) => handleSend(context, dedup, request, bornAddress) };
+  return { send: (request, bornAddress, header) => handleSend(context, dedup, request, bornAddress, header) };
 }
 
 /** The send handler (all three codes). */

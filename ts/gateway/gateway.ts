@@ -19,7 +19,8 @@ import { clusterInfo, groupDetail, listGroups, listTopics, messageById, messages
 import { GatewayError } from './errors.js';
 import { Exchange } from './http.js';
 import { renderMetrics } from './metrics.js';
-import { BATCH_CONTENT_TYPE, produce } from './produce.js';
+import { BATCH_CONTENT_TYPE, produce, type ProduceResult, type ProduceTarget } from './produce.js';
+import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
 import { PopService } from './pop-service.js';
 import { WsSession } from './ws-session.js';
@@ -65,11 +66,17 @@ export class Gateway {
   #listenSocket: ListenSocket | undefined;
   #port = 0;
   #pop: PopService | undefined;
+  readonly #produceTarget: ProduceTarget;
   readonly counters = { requests: 0, produced: 0, errors: 0 };
 
   constructor(broker: GatewayBroker, options: GatewayOptions) {
     this.#broker = broker;
     this.#options = options;
+    const o = broker.context.options;
+    this.#produceTarget = {
+      send: (request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader) => broker.send.send(request, bornAddress, header),
+      maxMessageSize: o.maxMessageSize, brokerName: o.brokerName,
+    };
   }
 
   get port(): number {
@@ -195,10 +202,7 @@ export class Gateway {
 
   #webSocket(app: TemplatedApp): void {
     const options = this.#broker.context.options;
-    const target = {
-      send: (request: RemotingCommand, bornAddress: string) => this.#broker.send.send(request, bornAddress),
-      maxMessageSize: options.maxMessageSize, brokerName: options.brokerName,
-    };
+    const target = this.#produceTarget;
     const hardLimit = this.#options.wsMaxBufferedBytes;
     app.ws<{ session?: WsSession }>('/ws', {
       maxPayloadLength: this.#options.maxBodyBytes,
@@ -260,19 +264,22 @@ export class Gateway {
     const options = this.#broker.context.options;
     // A single message's body is the request body; a batch envelope may be larger (JSON, base64).
     const isBatch = (exchange.header('content-type') ?? '').toLowerCase().startsWith(BATCH_CONTENT_TYPE);
-    exchange.readBody(isBatch ? this.#options.maxBodyBytes : options.maxMessageSize).then(
-      async (body) => {
-        try {
-          const send = (request: RemotingCommand, bornAddress: string) => this.#broker.send.send(request, bornAddress);
-          const result = await produce({ send, maxMessageSize: options.maxMessageSize, brokerName: options.brokerName }, exchange, topic, body);
-          this.counters.produced += result.messages.length;
-          exchange.json(result.status === 'SEND_OK' ? 200 : 202, result);
-        } catch (error) {
-          this.#fail(exchange, error);
-        }
-      },
-      // The rest of an oversized body is not read: close the connection after the answer.
-      (error: unknown) => this.#fail(exchange, error, true),
-    );
+    const target = this.#produceTarget;
+    const answer = (result: ProduceResult): void => {
+      this.counters.produced += result.messages.length;
+      exchange.json(result.status === 'SEND_OK' ? 200 : 202, result);
+    };
+    exchange.onBody(isBatch ? this.#options.maxBodyBytes : options.maxMessageSize, (body) => {
+      // ASYNC_FLUSH answers inside this callback; only a SYNC_FLUSH wait goes through a promise.
+      try {
+        const result = produce(target, exchange, topic, body);
+        if (result instanceof Promise) result.then(answer, (error: unknown) => this.#fail(exchange, error));
+        else answer(result);
+      } catch (error) {
+        this.#fail(exchange, error);
+      }
+    },
+    // The rest of an oversized body is not read: close the connection after the answer.
+    (error) => this.#fail(exchange, error, true));
   }
 }

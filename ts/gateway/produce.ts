@@ -19,7 +19,7 @@ import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { makeRequest, type RemotingCommand } from '../protocol/command.js';
 import { createUniqIdGenerator } from '../protocol/message-id.js';
 import { encodeProperties, MessageProperty } from '../protocol/properties.js';
-import { encodeSendMessageHeader } from '../protocol/send-header.js';
+import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { topicNameProblem } from '../broker/topic-config-manager.js';
 import { GatewayError } from './errors.js';
 import type { Exchange } from './http.js';
@@ -31,7 +31,7 @@ export const DEFAULT_PRODUCER_GROUP = 'BOLIDE_HTTP_GATEWAY';
 
 /** What the produce route needs from the broker. */
 export interface ProduceTarget {
-  send(request: RemotingCommand, bornAddress: string): Promise<RemotingCommand>;
+  send(request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader): RemotingCommand | Promise<RemotingCommand>;
   maxMessageSize: number;
   brokerName: string;
 }
@@ -151,16 +151,18 @@ function parseEnvelope(body: Buffer): { messages: EnvelopeMessage[]; queueId: nu
   return { messages, queueId };
 }
 
+/**
+ * A send request with its header already decoded: the broker's send path takes the object as
+ * is, so the in-process hop skips encoding the header to strings and parsing it back.
+ */
 function sendCommand(code: number, topic: string, producerGroup: string, queueId: number, properties: Record<string, string>,
-  body: Buffer): RemotingCommand {
-  return makeRequest(code, {
-    extFields: encodeSendMessageHeader(code, {
-      producerGroup, topic, defaultTopic: 'TBW102', defaultTopicQueueNums: 4, queueId, sysFlag: 0,
-      bornTimestamp: Date.now(), flag: 0, properties: encodeProperties(properties), reconsumeTimes: 0, unitMode: false,
-      batch: code === RequestCode.SEND_BATCH_MESSAGE,
-    }),
-    body,
-  });
+  body: Buffer): { request: RemotingCommand; header: SendMessageRequestHeader } {
+  const header: SendMessageRequestHeader = {
+    producerGroup, topic, defaultTopic: 'TBW102', defaultTopicQueueNums: 4, queueId, sysFlag: 0,
+    bornTimestamp: Date.now(), flag: 0, properties: encodeProperties(properties), reconsumeTimes: 0, unitMode: false,
+    batch: code === RequestCode.SEND_BATCH_MESSAGE,
+  };
+  return { request: makeRequest(code, { body }), header };
 }
 
 /** The HTTP status for a send response that is not a success. */
@@ -190,8 +192,8 @@ export interface SendableMessage {
  * Sends messages through the broker's send path: one SEND_MESSAGE_V2, or a SEND_BATCH_MESSAGE
  * (one queue) for several. @throws GatewayError BAD_REQUEST, BODY_TOO_LARGE, SEND_REFUSED
  */
-export async function sendMessages(target: ProduceTarget, topic: string, producerGroup: string, queueId: number,
-  messages: readonly SendableMessage[], bornAddress: string): Promise<ProduceResult> {
+export function sendMessages(target: ProduceTarget, topic: string, producerGroup: string, queueId: number,
+  messages: readonly SendableMessage[], bornAddress: string): ProduceResult | Promise<ProduceResult> {
   const topicProblem = topicNameProblem(topic);
   if (topicProblem !== null) throw new GatewayError('BAD_REQUEST', topicProblem);
   if (messages.length === 0) throw new GatewayError('BAD_REQUEST', 'no messages to send');
@@ -200,11 +202,17 @@ export async function sendMessages(target: ProduceTarget, topic: string, produce
       throw new GatewayError('BODY_TOO_LARGE', `a message body of ${m.body.length} bytes is over maxMessageSize ${target.maxMessageSize}`);
     }
   }
-  const request = messages.length === 1
+  const { request, header } = messages.length === 1
     ? sendCommand(RequestCode.SEND_MESSAGE_V2, topic, producerGroup, queueId, (messages[0] as SendableMessage).properties, (messages[0] as SendableMessage).body)
     : sendCommand(RequestCode.SEND_BATCH_MESSAGE, topic, producerGroup, queueId, {},
       encodeBatch(messages.map((m): BatchMessage => ({ flag: 0, body: m.body, properties: m.properties }))));
-  const response = await target.send(request, bornAddress);
+  const response = target.send(request, bornAddress, header);
+  return response instanceof Promise
+    ? response.then((r) => produceResult(target, topic, messages, r))
+    : produceResult(target, topic, messages, response);
+}
+
+function produceResult(target: ProduceTarget, topic: string, messages: readonly SendableMessage[], response: RemotingCommand): ProduceResult {
   if (response.code !== ResponseCode.SUCCESS && response.code !== ResponseCode.FLUSH_DISK_TIMEOUT) {
     throw new GatewayError('SEND_REFUSED', response.remark ?? `send failed with code ${response.code}`, {
       status: failureStatus(response.code), responseCode: response.code,
@@ -233,8 +241,8 @@ export function messageProperties(m: { tags?: string; keys?: readonly string[]; 
   return properties;
 }
 
-/** Handles one produce exchange end to end (body already read). */
-export async function produce(target: ProduceTarget, exchange: Exchange, topic: string, body: Buffer): Promise<ProduceResult> {
+/** Handles one produce exchange end to end (body already read); synchronous unless it waits for a flush. */
+export function produce(target: ProduceTarget, exchange: Exchange, topic: string, body: Buffer): ProduceResult | Promise<ProduceResult> {
   const producerGroup = exchange.header('x-bolide-producer-group') || DEFAULT_PRODUCER_GROUP;
   const contentType = (exchange.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (contentType === BATCH_CONTENT_TYPE) {
