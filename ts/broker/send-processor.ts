@@ -243,7 +243,7 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   // Remembered before the flush wait: a retry arriving meanwhile must find it.
   if (built.uniqKeys.length === results.length) {
     dedup.remember(header.topic, built.uniqKeys, results.map((r) => ({
-      msgId: r.msgId, queueId: target.queueId, queueOffset: r.queueOffset, endOffset: r.endOffset,
+      physicalOffset: r.physicalOffset, queueId: target.queueId, queueOffset: r.queueOffset, endOffset: r.endOffset,
     })));
   }
   const last = results[results.length - 1] as AppendResult;
