@@ -35,6 +35,9 @@ import { RebalanceLockManager } from './rebalance-lock-manager.js';
 import { sendProcessor } from './send-processor.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
+import { TransactionCheckService } from './transaction/transaction-check-service.js';
+import { endTransactionProcessor } from './transaction/end-transaction-processor.js';
+import { TransactionalMessageService } from './transaction/transactional-message-service.js';
 
 /** How long shutdown waits for answers to parked pulls to reach the kernel. */
 const SHUTDOWN_DRAIN_MS = 1000;
@@ -72,6 +75,8 @@ export class BrokerController {
   #store: MessageStore | undefined;
   #pull: PullMessageProcessor | undefined;
   #registrar: NameServerRegistrar | undefined;
+  #transactions: TransactionalMessageService | undefined;
+  #transactionCheck: TransactionCheckService | undefined;
   readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
@@ -111,6 +116,12 @@ export class BrokerController {
     return this.#store;
   }
 
+  /** The transaction checker (tests run passes by hand). @throws BrokerError BROKER_STATE before start. */
+  get transactionCheck(): TransactionCheckService {
+    if (this.#transactionCheck === undefined) throw new BrokerError('BROKER_STATE', 'the broker is not started');
+    return this.#transactionCheck;
+  }
+
   /** Calls `listener` whenever a client connection closes (monitoring and tests). */
   onConnectionClosed(listener: (info: ConnectionClosedInfo) => void): () => void {
     this.#closeListeners.add(listener);
@@ -141,9 +152,13 @@ export class BrokerController {
       this.#pull = new PullMessageProcessor(context);
       const pull = this.#pull;
       this.#store.onQueuesGrew((grown) => pull.hold.onQueuesGrew(grown));
+      this.#transactions = new TransactionalMessageService(context);
+      this.#transactions.ensureTopics();
+      this.#transactionCheck = new TransactionCheckService(this.#transactions);
       await this.#listen(this.#handlers(context, pull));
       this.#store.setStoreHost(this.options.brokerIP1, this.#port);
       this.#startTimers();
+      this.#transactionCheck.start();
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
       await this.#registrar.start();
@@ -198,6 +213,7 @@ export class BrokerController {
       ...adminProcessors(context),
       ...adminStatsProcessors(context),
       ...adminGroupProcessors(context),
+      ...(this.#transactions === undefined ? [] : endTransactionProcessor(this.#transactions)),
     ];
   }
 
@@ -266,6 +282,7 @@ export class BrokerController {
     await this.#registrar?.stop().catch((error: unknown) =>
       this.#logger.warn('name server unregistration failed', { error: errorMessage(error) }));
     for (const timer of this.#timers) clearInterval(timer);
+    this.#transactionCheck?.stop();
     this.#timers = [];
     if (this.#pull !== undefined) {
       this.#pull.hold.close();

@@ -21,6 +21,7 @@ import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
 import type { TopicConfig } from '../protocol/namesrv-bodies.js';
+import { halfMessageIfPrepared, transactionSendProblem } from './transaction/send-hook.js';
 
 /** Properties strings are stored with a 2-byte length (RocketMQ: Short.MAX_VALUE). */
 export const PROPERTIES_BYTES_MAX = 32_767;
@@ -137,8 +138,10 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     const properties = Buffer.from(propertiesText, 'utf8');
     const problem = sizeProblem(context, body, properties);
     if (problem !== null) return problem;
-    const uniq = decodeProperties(propertiesText)[MessageProperty.UNIQ_KEY];
-    const message = routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag });
+    const decoded = decodeProperties(propertiesText);
+    const uniq = decoded[MessageProperty.UNIQ_KEY];
+    const message = halfMessageIfPrepared(header, decoded,
+      routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag }));
     return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq] };
   }
   const messages: AppendMessage[] = [];
@@ -176,6 +179,8 @@ async function handleSend(context: BrokerContext, request: RemotingCommand,
   const header = decodeSendMessageHeader(request.code, request.extFields);
   const target = checkTopic(context, request, header);
   if (!('topic' in target && 'queueId' in target)) return target;
+  const refused = transactionSendProblem(context, request, header);
+  if (refused !== null) return refused;
   let built;
   try {
     built = buildMessages(context, request, header, target, splitAddress(connectionAddress));
