@@ -4,7 +4,7 @@
 import { RequestCode, ResponseCode } from '../../protocol/codes.js';
 import type { RemotingCommand } from '../../protocol/command.js';
 import type { SendMessageRequestHeader } from '../../protocol/headers.js';
-import type { MessageProperties } from '../../protocol/properties.js';
+import { MessageProperty, type MessageProperties } from '../../protocol/properties.js';
 import type { AppendMessage } from '../../store/index.js';
 import { reply, type BrokerContext } from '../broker-context.js';
 import { isPrepareSend, sendProperties, toHalfMessage } from './half-message.js';
@@ -12,6 +12,8 @@ import { isPrepareSend, sendProperties, toHalfMessage } from './half-message.js'
 /** A refusal for a prepare the broker does not take, or null. */
 export function transactionSendProblem(context: BrokerContext, request: RemotingCommand,
   header: SendMessageRequestHeader): RemotingCommand | null {
+  // The common case costs one substring search, not a properties decode.
+  if ((header.sysFlag & 0xc) === 0 && !(header.properties ?? '').includes(MessageProperty.TRAN_MSG)) return null;
   let properties: MessageProperties;
   try {
     properties = sendProperties(header.properties);

@@ -16,8 +16,8 @@
 //                                                      CHECK_IMMUNITY_TIME_IN_SECONDS, copy it
 //                                                      forward so it does not block the queue)
 //   its commit is already in the real topic        -> finish it (op record), skip
-//   checked transactionCheckMax times              -> discard: copy to TRANS_CHECK_MAX_TIME_TOPIC,
-//                                                      op record, log
+//   checked transactionCheckMax times (or older    -> discard: copy to TRANS_CHECK_MAX_TIME_TOPIC,
+//   than fileReservedTime)                             op record, log
 //   otherwise                                       -> append a copy with TRANSACTION_CHECK_TIMES+1
 //                                                      and ask a producer about the copy
 // A copy appended at the end of the queue is what keeps the count and the protection time
@@ -93,7 +93,8 @@ export class TransactionCheckService {
   /** One pass over the half queue (synchronous: it only reads and appends). */
   check(now = Date.now()): CheckReport {
     const report: CheckReport = { checked: 0, noProducer: 0, discarded: 0, alreadyCommitted: 0, halfProgress: 0, opProgress: 0 };
-    if (this.#running) return report;
+    // Only a master checks (RocketMQ starts the check service on becoming master).
+    if (this.#running || this.#service.context.options.brokerRole === 'SLAVE') return report;
     this.#running = true;
     try {
       const { offsets } = this.#service.context;
@@ -200,11 +201,13 @@ export class TransactionCheckService {
       return true;
     }
     const times = checkTimes(half);
-    if (times >= options.transactionCheckMax) {
+    // Older than the CommitLog keeps files (fileReservedTime): RocketMQ's needSkip discards it too.
+    const expired = options.fileReservedTime > 0 && age > options.fileReservedTime * 3_600_000;
+    if (times >= options.transactionCheckMax || expired) {
       service.append(toDiscardedMessage(half));
       service.finish(half);
       report.discarded += 1;
-      logger.warn('half message checked too many times: discarded to TRANS_CHECK_MAX_TIME_TOPIC', {
+      logger.warn(`half message ${expired ? 'older than fileReservedTime' : 'checked too many times'}: discarded to TRANS_CHECK_MAX_TIME_TOPIC`, {
         msgId: half.properties[MessageProperty.UNIQ_KEY], realTopic: half.properties[MessageProperty.REAL_TOPIC],
         producerGroup: half.properties[MessageProperty.PGROUP], checks: times,
       });
