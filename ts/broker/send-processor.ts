@@ -22,6 +22,7 @@ import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
 import type { TopicConfig } from '../protocol/namesrv-bodies.js';
+import { halfMessageIfPrepared, transactionSendProblem } from './transaction/send-hook.js';
 
 /** Properties strings are stored with a 2-byte length (RocketMQ: Short.MAX_VALUE). */
 export const PROPERTIES_BYTES_MAX = 32_767;
@@ -140,7 +141,8 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     if (problem !== null) return problem;
     const decoded = decodeProperties(propertiesText);
     const uniq = decoded[MessageProperty.UNIQ_KEY];
-    const message = routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag });
+    const message = halfMessageIfPrepared(header, decoded,
+      routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag }));
     return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq], wait: decoded[MessageProperty.WAIT] !== 'false' };
   }
   const messages: AppendMessage[] = [];
@@ -218,6 +220,8 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   const header = decoded ?? decodeSendMessageHeader(request.code, request.extFields);
   const target = checkTopic(context, request, header);
   if (!('topic' in target && 'queueId' in target)) return target;
+  const refused = transactionSendProblem(context, request, header);
+  if (refused !== null) return refused;
   let built;
   try {
     built = buildMessages(context, request, header, target, splitAddress(connectionAddress));

@@ -28,6 +28,13 @@
 export { Producer, AUTO_CREATE_TOPIC_KEY, validateTopic } from './producer.js';
 export type { ProducerOptions } from './producer.js';
 
+/** Transactional messages: half message, local transaction, commit / rollback, check-back. */
+export { TransactionProducer } from './transaction-producer.js';
+export type {
+  TransactionProducerOptions, TransactionSendResult, LocalTransactionState, LocalTransactionExecutor,
+  LocalTransactionChecker, TransactionalMessage,
+} from './transaction-producer.js';
+
 /** Long-polling consumer with a handler (`onMessage`) or `for await` iteration. */
 export { PushConsumer, ConsumeStatus, retryTopicOf } from './push-consumer.js';
 export type {

@@ -36,9 +36,11 @@ export function brokerSkipReason(): string | null {
 
 /**
  * Starts (or connects to) the broker under test. Inside a before hook; under CI=true a missing
- * Java fails the hook. Returns undefined when the suite must be skipped.
+ * Java fails the hook. Returns undefined when the suite must be skipped. `brokerConfig` are
+ * broker.conf entries for the Apache broker (an external cluster must be started with them).
  */
-export async function startBrokerUnderTest(t: ExecutionContext): Promise<BrokerUnderTest | undefined> {
+export async function startBrokerUnderTest(t: ExecutionContext,
+  brokerConfig: Record<string, string | number | boolean> = {}): Promise<BrokerUnderTest | undefined> {
   if (target() === 'external') {
     const namesrvAddr = process.env['BOLIDE_SDK_NAMESRV'];
     if (namesrvAddr === undefined) throw new Error('BOLIDE_SDK_TARGET=external needs BOLIDE_SDK_NAMESRV');
@@ -53,7 +55,7 @@ export async function startBrokerUnderTest(t: ExecutionContext): Promise<BrokerU
     return { kind: 'bolide', namesrvAddr: bolide.namesrvAddr, brokerAddr: bolide.brokerAddr, brokerName: bolide.brokerName, stop: () => bolide.stop() };
   }
   if (!requireJava(t)) return undefined;
-  const apache = await startApacheRocketMQ({ jvmArgs: ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] });
+  const apache = await startApacheRocketMQ({ brokerConfig, jvmArgs: ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] });
   return {
     kind: 'apache', namesrvAddr: apache.namesrvAddr, brokerAddr: apache.brokerAddr, brokerName: apache.brokerName,
     stop: () => apache.stop(),
