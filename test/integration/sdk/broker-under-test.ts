@@ -37,7 +37,7 @@ export function brokerSkipReason(): string | null {
 /**
  * Starts (or connects to) the broker under test. Inside a before hook; under CI=true a missing
  * Java fails the hook. Returns undefined when the suite must be skipped. `brokerConfig` are
- * broker.conf entries for the Apache broker (an external cluster must be started with them).
+ * broker.conf entries for the Apache or Bolide broker (an external cluster must be started with them).
  */
 export async function startBrokerUnderTest(t: ExecutionContext,
   brokerConfig: Record<string, string | number | boolean> = {}): Promise<BrokerUnderTest | undefined> {
@@ -50,7 +50,8 @@ export async function startBrokerUnderTest(t: ExecutionContext,
     };
   }
   if (target() === 'bolide') {
-    const bolide = await startBolideProcess(['--enablePropertyFilter=true']);
+    const bolide = await startBolideProcess(['--enablePropertyFilter=true',
+      ...Object.entries(brokerConfig).map(([key, value]) => `--${key}=${String(value)}`)]);
     t.log(`Bolide NameServer ${bolide.namesrvAddr}, broker ${bolide.brokerAddr} (pid ${bolide.pid}, up in ${bolide.startupMs} ms)`);
     return { kind: 'bolide', namesrvAddr: bolide.namesrvAddr, brokerAddr: bolide.brokerAddr, brokerName: bolide.brokerName, stop: () => bolide.stop() };
   }
