@@ -8,6 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { WebSocket } from 'ws';
+import { decodeGatewayFrame, encodeGatewayFrame } from '../../ts/protocol/gateway-frames.js';
 import { startBolideProcess, type BolideProcess } from '../../test/support/bolide-process.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,6 +50,35 @@ async function load(name: string, url: string, method: 'GET' | 'POST', body?: Bu
   };
 }
 
+/**
+ * WebSocket produce: `sockets` connections, each keeping `inFlight` Produce frames (one message
+ * of `bodySize` bytes) outstanding; counts ProduceAcks per second over `seconds`.
+ */
+async function wsProduce(url: string, sockets: number, inFlight: number): Promise<{ rate: number; errors: number }> {
+  const body = new Uint8Array(bodySize).fill(120);
+  let acked = 0;
+  let errors = 0;
+  const deadline = Date.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: sockets }, async () => {
+    const ws = new WebSocket(url);
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    let requestId = 0;
+    const sendOne = () => ws.send(encodeGatewayFrame({ type: 'produce', requestId: ++requestId, topic: 'BenchWs', queueId: -1, messages: [{ body }] }));
+    await new Promise<void>((resolve) => {
+      ws.on('message', (data: Buffer) => {
+        const frame = decodeGatewayFrame(new Uint8Array(data));
+        if (frame.type === 'produceAck') acked += 1;
+        else errors += 1;
+        if (Date.now() < deadline) sendOne();
+        else resolve();
+      });
+      for (let i = 0; i < inFlight; i += 1) sendOne();
+    });
+    ws.close();
+  }));
+  return { rate: acked / seconds, errors };
+}
+
 function print(rows: Row[], reference: Row): void {
   const pad = (text: string, width: number) => text.padEnd(width);
   const num = (n: number, width: number) => Math.round(n).toLocaleString('en-US').padStart(width);
@@ -61,6 +92,7 @@ async function main(): Promise<void> {
   console.log(`# bolide bench:http (node ${process.version}, autocannon ${connections} connections x pipelining ${pipelining}, ${seconds} s per run, ${bodySize} B bodies)`);
   const body = Buffer.alloc(bodySize, 'x');
   const rows: Row[] = [];
+  const wsRows: string[] = [];
   const uws = await helloServer('uws');
   const node = await helloServer('node');
   let bolide: BolideProcess | undefined;
@@ -79,10 +111,13 @@ async function main(): Promise<void> {
       const shape = flush === 'SYNC_FLUSH' ? { connections: Math.min(connections * pipelining, 512), pipelining: 1 } : { connections, pipelining };
       rows.push(await load(`gateway POST /topics/T/messages ${flush} (${shape.connections}x${shape.pipelining})`, `${base}/topics/BenchHttp/messages`, 'POST', body, shape));
       rows.push(await load(`gateway GET /healthz (${flush} broker)`, `${base}/healthz`, 'GET'));
+      const ws = await wsProduce(`ws://${bolide.gatewayAddr}/ws`, 4, 64);
+      wsRows.push(`WebSocket produce ${flush} (4 sockets x 64 in flight, FlatBuffers): ${Math.round(ws.rate).toLocaleString('en-US')} msg/s, ${ws.errors} errors, ratio to bare uWS HTTP ${(ws.rate / bareUws.reqPerSec).toFixed(2)}`);
       await bolide.stop();
       bolide = undefined;
     }
     print(rows, bareUws);
+    for (const line of wsRows) console.log(line);
   } finally {
     await bolide?.stop();
     uws.child.kill();

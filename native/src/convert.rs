@@ -279,6 +279,10 @@ pub struct StoreStatistics {
     pub dispatched_messages: f64,
     pub transferred_bytes: f64,
     pub segments_deleted: f64,
+    /// CommitLog fsyncs per latency bucket (bounds in `fsyncBucketBoundsMicros`, then overflow).
+    pub fsync_buckets: Vec<f64>,
+    pub fsync_bucket_bounds_micros: Vec<f64>,
+    pub fsync_micros_total: f64,
 }
 
 impl From<StatsSnapshot> for StoreStatistics {
@@ -292,6 +296,9 @@ impl From<StatsSnapshot> for StoreStatistics {
             dispatched_messages: s.dispatched_messages as f64,
             transferred_bytes: s.transferred_bytes as f64,
             segments_deleted: s.segments_deleted as f64,
+            fsync_buckets: s.fsync_buckets.iter().map(|&count| count as f64).collect(),
+            fsync_bucket_bounds_micros: bolide_store::stats::FSYNC_BUCKETS_MICROS.iter().map(|&bound| bound as f64).collect(),
+            fsync_micros_total: s.fsync_micros_total as f64,
         }
     }
 }

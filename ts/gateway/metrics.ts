@@ -93,6 +93,16 @@ export function renderMetrics(source: MetricsSource): string {
     out.metric('bolide_topic_messages_out_total', 'counter', 'Messages pulled from a topic since start', t.messagesOut, { ...broker, topic });
     out.metric('bolide_topic_bytes_out_total', 'counter', 'Bytes pulled from a topic since start', t.bytesOut, { ...broker, topic });
   }
+  // The engine's own histogram: each CommitLog fsync (a group commit, or a periodic flush).
+  let cumulative = 0;
+  stats.fsyncBuckets.forEach((count, i) => {
+    cumulative += count;
+    const bound = stats.fsyncBucketBoundsMicros[i];
+    out.metric('bolide_fsync_seconds_bucket', 'histogram', 'CommitLog fsync (msync) duration', cumulative,
+      { ...broker, le: bound === undefined ? '+Inf' : String(bound / 1e6) }, 'bolide_fsync_seconds');
+  });
+  out.metric('bolide_fsync_seconds_sum', 'histogram', 'CommitLog fsync (msync) duration', stats.fsyncMicrosTotal / 1e6, broker, 'bolide_fsync_seconds');
+  out.metric('bolide_fsync_seconds_count', 'histogram', 'CommitLog fsync (msync) duration', stats.fsyncs, broker, 'bolide_fsync_seconds');
   histogram(out, 'bolide_send_latency_seconds', 'Send requests from decode to answer (SYNC_FLUSH wait included)', traffic.sendLatency, broker);
   histogram(out, 'bolide_flush_wait_seconds', 'SYNC_FLUSH sends waiting for their group commit', traffic.flushWaitLatency, broker);
   histogram(out, 'bolide_pull_latency_seconds', 'Pulls that found messages, from decode to answer (parking excluded)', traffic.pullLatency, broker);

@@ -352,6 +352,7 @@ impl CommitLog {
         if target <= from {
             return Ok(from);
         }
+        let started = std::time::Instant::now();
         let mut offset = from;
         while offset < target {
             let Some(segment) = self.segment_for(offset) else {
@@ -365,7 +366,7 @@ impl CommitLog {
             offset = end;
         }
         self.flushed_position.store(target, Ordering::Release);
-        self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        self.stats.record_fsync(started.elapsed());
         Ok(target)
     }
 

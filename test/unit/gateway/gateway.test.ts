@@ -160,6 +160,7 @@ test('/metrics reports the traffic sent: stored messages per topic, lag per queu
   t.true(value(`bolide_topic_bytes_in_total\\{${labels},topic="MetricTopic"\\}`) > 5 * 2);
   t.true(value(`bolide_send_latency_seconds_count\\{${labels}\\}`) >= 5);
   t.is(value(`bolide_send_latency_seconds_bucket\\{${labels},le="\\+Inf"\\}`), value(`bolide_send_latency_seconds_count\\{${labels}\\}`));
+  t.is(value(`bolide_fsync_seconds_bucket\\{${labels},le="\\+Inf"\\}`), value(`bolide_fsync_seconds_count\\{${labels}\\}`));
   // Every sample line belongs to a declared family.
   const declared = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge|histogram)$/gm)].map((m) => m[1]));
   for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
