@@ -2,6 +2,8 @@
 // duplicates, the checker (check-back, discard after transactionCheckMax, protection time) and
 // a restart in the middle of checks. Checker passes are run by hand with an explicit clock, so
 // nothing here depends on timing.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { silentLogger } from '../../../ts/common/index.js';
 import type { BrokerController } from '../../../ts/broker/index.js';
@@ -265,4 +267,44 @@ test('a broker restarted in the middle of checks resumes them from its persisted
   const stored = messagesOf(broker, 'TxRestart', 1).map((message) => message.properties[MessageProperty.UNIQ_KEY]);
   t.deepEqual(stored.sort(), [committed.uniq, pending.uniq].sort());
   t.is(checkPass(broker, Date.now() + 3 * LATER).checked, 0);
+});
+
+test('after a restart, a late END for a commit whose op record the checker already passed stores nothing (found by index)', async (t) => {
+  const c = await startCluster(t, { transactionCheckInterval: 3_600_000 });
+  const half = await sendHalf(c, 'TxLate');
+  await c.client.invoke(c.brokerAddr, endRequest(half, COMMIT), 3000);
+  const report = checkPass(c.broker);
+  t.is(report.opProgress, 1, 'the checker passed the op record');
+  await c.broker.shutdown();
+  const broker = await startBroker(t, { namesrvAddr: [c.namesrvAddr], storePathRootDir: c.storeDir, transactionCheckInterval: 3_600_000 });
+  const client = new RemotingClient({ logger: silentLogger });
+  t.teardown(() => client.close());
+  const late = await client.invoke(broker.brokerAddr, endRequest(half, COMMIT), 3000);
+  t.is(late.code, ResponseCode.SUCCESS);
+  t.is(messagesOf(broker, 'TxLate', 1).length, 1);
+});
+
+test('a checker that lost its progress (crash before the offsets were flushed) re-reads op records and checks only what is open', async (t) => {
+  const c = await startCluster(t, { transactionCheckInterval: 3_600_000 });
+  const done = await sendHalf(c, 'TxLost');
+  const open = await sendHalf(c, 'TxLost');
+  await c.client.invoke(c.brokerAddr, endRequest(done, ROLLBACK), 3000);
+  checkPass(c.broker);
+  await c.broker.shutdown();
+  // What a crash between two offset flushes leaves: no progress of CID_RMQ_SYS_TRANS at all.
+  const file = join(c.storeDir, 'config', 'consumerOffset.json');
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { offsetTable: Record<string, unknown> };
+  const kept = Object.keys(saved.offsetTable).filter((key) => !key.endsWith('@CID_RMQ_SYS_TRANS'));
+  t.true(kept.length < Object.keys(saved.offsetTable).length, 'the checker had saved its progress');
+  saved.offsetTable = Object.fromEntries(kept.map((key) => [key, saved.offsetTable[key]]));
+  writeFileSync(file, JSON.stringify(saved));
+
+  const broker = await startBroker(t, { namesrvAddr: [c.namesrvAddr], storePathRootDir: c.storeDir, transactionCheckInterval: 3_600_000 });
+  const { checks } = await checkedProducer(t, broker.brokerAddr);
+  const report = checkPass(broker, Date.now() + 2 * LATER);
+  // The open transaction's original half and its copy are both unfinished: both are asked about.
+  t.is(report.checked, 2);
+  await waitFor(() => checks.length === 2, 5000, 'the checks');
+  t.deepEqual(new Set(checks.map((check) => check.header.msgId)), new Set([open.uniq]));
+  t.deepEqual(messagesOf(broker, 'TxLost', 1), []);
 });
