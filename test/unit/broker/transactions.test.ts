@@ -110,6 +110,7 @@ test('a prepared send is stored as a half message, invisible in its real topic, 
   t.like(stored?.properties, { REAL_TOPIC: 'TxVisible', REAL_QID: '1', TRAN_MSG: 'true', PGROUP: 'tx-pg', __transactionId__: half.uniq });
   t.truthy(c.broker.topics.get(HALF));
   t.truthy(c.broker.topics.get(OP));
+  t.is(c.broker.topics.get('TRANS_CHECK_MAX_TIME_TOPIC'), undefined, 'created with the first discard, as RocketMQ does');
 });
 
 test('commit stores the message once in its real topic even when END_TRANSACTION arrives twice', async (t) => {
@@ -226,6 +227,7 @@ test('without a live producer the check is counted; unknown answers are checked 
   const discarded = messagesOf(c.broker, 'TRANS_CHECK_MAX_TIME_TOPIC');
   t.is(discarded.length, 1);
   t.is(discarded[0]?.properties[MessageProperty.REAL_TOPIC], 'TxDiscard');
+  t.truthy(c.broker.topics.get('TRANS_CHECK_MAX_TIME_TOPIC'));
   t.is(checkPass(c.broker, now + LATER).checked, 0);
   t.deepEqual(messagesOf(c.broker, 'TxDiscard', 1), []);
 });

@@ -204,6 +204,7 @@ export class TransactionCheckService {
     // Older than the CommitLog keeps files (fileReservedTime): RocketMQ's needSkip discards it too.
     const expired = options.fileReservedTime > 0 && age > options.fileReservedTime * 3_600_000;
     if (times >= options.transactionCheckMax || expired) {
+      service.ensureCheckMaxTimeTopic();
       service.append(toDiscardedMessage(half));
       service.finish(half);
       report.discarded += 1;
