@@ -310,3 +310,21 @@ test('a checker that lost its progress (crash before the offsets were flushed) r
   t.deepEqual(new Set(checks.map((check) => check.header.msgId)), new Set([open.uniq]));
   t.deepEqual(messagesOf(broker, 'TxLost', 1), []);
 });
+
+test('a pass cut short by its time budget continues where it stopped and asks about each half message once', async (t) => {
+  const c = await startCluster(t, { transactionCheckInterval: 3_600_000 });
+  const halves = [await sendHalf(c, 'TxSlices'), await sendHalf(c, 'TxSlices'), await sendHalf(c, 'TxSlices')];
+  const { checks } = await checkedProducer(t, c.brokerAddr);
+  const now = Date.now() + LATER;
+  const slices: number[] = [];
+  for (let more = true; more;) {
+    c.broker.store.waitDispatched();
+    const report = c.broker.transactionCheck.check(now, 0);
+    slices.push(report.checked);
+    more = report.more;
+  }
+  t.deepEqual(slices, [1, 1, 1], 'one half message per zero-budget slice, copies left for the next pass');
+  await waitFor(() => checks.length === 3, 5000, 'three checks');
+  t.deepEqual(checks.map((check) => check.header.msgId), halves.map((half) => half.uniq));
+  t.is(checkPass(c.broker, now + LATER).checked, 3, 'the next pass asks about the copies');
+});
