@@ -114,6 +114,7 @@ function unique(prefix: string): string {
 
 for (const version of COMPAT_CLIENT_VERSIONS) {
   jtest(`client ${version}: committed local transactions are delivered once each, unchanged`, async (t) => {
+    t.timeout(5 * 60_000);
     if (!requireJava(t)) return;
     const result = await scenario(t, 'transaction-commit', { topic: unique('TxCommit'), count: 20, queues: 4 }, version);
     t.true(result.ok, result.error ?? '');
@@ -121,6 +122,7 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
   });
 
   jtest(`client ${version}: rolled-back local transactions are never delivered`, async (t) => {
+    t.timeout(5 * 60_000);
     if (!requireJava(t)) return;
     const result = await scenario(t, 'transaction-rollback', { topic: unique('TxRollback'), count: 10, queues: 1 }, version);
     t.true(result.ok, result.error ?? '');
@@ -128,6 +130,7 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
   });
 
   jtest(`client ${version}: unknown local transactions are checked back and committed once`, async (t) => {
+    t.timeout(5 * 60_000);
     if (!requireJava(t)) return;
     const result = await scenario(t, 'transaction-check-commit', { topic: unique('TxCheck'), count: 5, queues: 2 }, version);
     t.true(result.ok, result.error ?? '');
@@ -135,6 +138,7 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
   });
 
   jtest(`client ${version}: a producer killed inside a local transaction; another live producer of the group answers the checks`, async (t) => {
+    t.timeout(5 * 60_000);
     if (!requireJava(t)) return;
     const shared = { topic: unique('TxCrash'), producerGroup: unique('tx-crash-pg'), run: unique('run'), count: 5, queues: 2 };
     const crashed = await scenario(t, 'transaction-crash', shared, version);
@@ -150,6 +154,7 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
 }
 
 jtest('a broker restarted in the middle of checks: every transaction is still checked to its end and stored once', async (t) => {
+  t.timeout(5 * 60_000);
   if (!requireJava(t)) return;
   const count = 3;
   const topic = unique('TxRestart');
