@@ -9,7 +9,6 @@
 // skip, unless CI=true.
 //   npx ava test/compat/transactions.test.ts
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -18,6 +17,7 @@ import { silentLogger } from '../../ts/common/index.js';
 import { NameServer } from '../../ts/namesrv/index.js';
 import { decodeStoredMessage } from '../../ts/protocol/index.js';
 import { SMALL_STORE } from '../support/broker.js';
+import { freePortPair } from '../support/broker-process.js';
 import {
   COMPAT_CLIENT_VERSIONS, ensureDriver, javaSkipReason, requireJava, runScenario, type ScenarioName, type ScenarioOptions, type ScenarioResult,
 } from '../support/java-compat.js';
@@ -33,22 +33,6 @@ let namesrvAddr = '';
 let broker: BrokerController | undefined;
 let brokerOptions: BrokerOptions = {};
 const storeDir = mkdtempSync(join(tmpdir(), 'bolide-tx-compat-'));
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port p with p − 2 (the VIP port) free too. */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    if (await canBind(port) && await canBind(port - 2)) return port;
-  }
-}
 
 async function startBroker(): Promise<BrokerController> {
   const started = new BrokerController(brokerOptions);
