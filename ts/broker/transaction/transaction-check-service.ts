@@ -181,7 +181,20 @@ export class TransactionCheckService {
         || result.status === 'MESSAGE_WAS_REMOVING' ? result.nextBeginOffset : offset;
       return { messages: [], next };
     }
-    const messages = store.messageBuffers(result).map((record) => decodeStoredMessage(record).message);
+    const messages: StoredMessage[] = [];
+    for (const [index, record] of store.messageBuffers(result).entries()) {
+      try {
+        messages.push(decodeStoredMessage(record).message);
+      } catch (error) {
+        // An undecodable record must not stall every later transaction: end the batch before
+        // it, or skip it when it comes first.
+        const queueOffset = result.slices[index * 4 + 3] ?? offset;
+        this.#service.context.logger.error('transaction checker: undecodable record skipped', {
+          topic, queueOffset, error: errorMessage(error),
+        });
+        return { messages, next: messages.length === 0 ? queueOffset + 1 : queueOffset };
+      }
+    }
     return { messages, next: result.nextBeginOffset };
   }
 
