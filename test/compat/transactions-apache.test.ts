@@ -48,18 +48,21 @@ function unique(prefix: string): string {
 }
 
 jtest('Apache: committed local transactions are delivered once each', async (t) => {
+  t.timeout(5 * 60_000);
   if (!requireJava(t)) return;
   const result = await scenario(t, 'transaction-commit', { topic: unique('TxCommit'), count: 20, queues: 4 });
   t.true(result.ok, result.error ?? '');
 });
 
 jtest('Apache: rolled-back local transactions are never delivered', async (t) => {
+  t.timeout(5 * 60_000);
   if (!requireJava(t)) return;
   const result = await scenario(t, 'transaction-rollback', { topic: unique('TxRollback'), count: 10, queues: 1 });
   t.true(result.ok, result.error ?? '');
 });
 
 jtest('Apache: unknown local transactions are checked back and committed once', async (t) => {
+  t.timeout(5 * 60_000);
   if (!requireJava(t)) return;
   const result = await scenario(t, 'transaction-check-commit', {
     topic: unique('TxCheck'), count: 5, queues: 2, extraArgs: ['--unknown-checks', '1'],
@@ -68,6 +71,7 @@ jtest('Apache: unknown local transactions are checked back and committed once', 
 });
 
 jtest('Apache: a producer killed inside a local transaction is replaced by another producer of the group', async (t) => {
+  t.timeout(5 * 60_000);
   if (!requireJava(t)) return;
   const shared = { topic: unique('TxCrash'), producerGroup: unique('tx-crash-pg'), run: unique('run'), count: 5, queues: 2 };
   const crashed = await scenario(t, 'transaction-crash', shared);

@@ -1,4 +1,5 @@
-// Transactional messages with the real Java TransactionMQProducer against Bolide: commit,
+// Transactional messages with the real Java TransactionMQProducer (clients 4.9.8 and 5.3.3;
+// the restart case with 5.3.3) against Bolide: commit,
 // rollback, unknown -> check-back commits, a producer process that dies inside a local
 // transaction (its half messages are checked with another live producer of the group, in a
 // second JVM), and a broker restarted in the middle of checks.
@@ -8,7 +9,6 @@
 // skip, unless CI=true.
 //   npx ava test/compat/transactions.test.ts
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -17,8 +17,9 @@ import { silentLogger } from '../../ts/common/index.js';
 import { NameServer } from '../../ts/namesrv/index.js';
 import { decodeStoredMessage } from '../../ts/protocol/index.js';
 import { SMALL_STORE } from '../support/broker.js';
+import { freePortPair } from '../support/broker-process.js';
 import {
-  ensureDriver, javaSkipReason, requireJava, runScenario, type ScenarioName, type ScenarioOptions, type ScenarioResult,
+  COMPAT_CLIENT_VERSIONS, ensureDriver, javaSkipReason, requireJava, runScenario, type ScenarioName, type ScenarioOptions, type ScenarioResult,
 } from '../support/java-compat.js';
 
 const skipReason = javaSkipReason();
@@ -33,22 +34,6 @@ let broker: BrokerController | undefined;
 let brokerOptions: BrokerOptions = {};
 const storeDir = mkdtempSync(join(tmpdir(), 'bolide-tx-compat-'));
 
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port p with p − 2 (the VIP port) free too. */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    if (await canBind(port) && await canBind(port - 2)) return port;
-  }
-}
-
 async function startBroker(): Promise<BrokerController> {
   const started = new BrokerController(brokerOptions);
   await started.start();
@@ -58,8 +43,10 @@ async function startBroker(): Promise<BrokerController> {
 test.before(async (t) => {
   t.timeout(20 * 60_000);
   if (!requireJava(t)) return;
-  const build = await ensureDriver(CLIENT);
-  t.log(`driver for rocketmq-client ${CLIENT}: ${build.built ? `built in ${(build.buildMs / 1000).toFixed(1)} s` : 'cached'}`);
+  for (const version of COMPAT_CLIENT_VERSIONS) {
+    const build = await ensureDriver(version);
+    t.log(`driver for rocketmq-client ${version}: ${build.built ? `built in ${(build.buildMs / 1000).toFixed(1)} s` : 'cached'}`);
+  }
   namesrv = new NameServer({ logger: silentLogger });
   const { port } = await namesrv.start({ host: '127.0.0.1', port: 0 });
   namesrvAddr = `127.0.0.1:${port}`;
@@ -79,9 +66,10 @@ test.after.always(async () => {
   rmSync(storeDir, { recursive: true, force: true });
 });
 
-async function scenario(t: ExecutionContext, name: ScenarioName, options: ScenarioOptions = {}): Promise<ScenarioResult> {
-  const result = await runScenario(CLIENT, namesrvAddr, name, options);
-  t.log(`${name}: ${result.ok ? 'ok' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s${result.ok ? '' : ` — ${result.error}`}`);
+async function scenario(t: ExecutionContext, name: ScenarioName, options: ScenarioOptions = {},
+  version: string = CLIENT): Promise<ScenarioResult> {
+  const result = await runScenario(version, namesrvAddr, name, options);
+  t.log(`${version} ${name}: ${result.ok ? 'ok' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s${result.ok ? '' : ` — ${result.error}`}`);
   if (!result.ok) t.log(`driver stderr (logs kept in ${result.logDir}):\n${result.stderrTail}`);
   return result;
 }
@@ -108,42 +96,49 @@ function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-jtest('TransactionMQProducer: committed local transactions are delivered once each, unchanged', async (t) => {
-  if (!requireJava(t)) return;
-  const result = await scenario(t, 'transaction-commit', { topic: unique('TxCommit'), count: 20, queues: 4 });
-  t.true(result.ok, result.error ?? '');
-  t.is(result.details['storedInTopic'], 20);
-});
+for (const version of COMPAT_CLIENT_VERSIONS) {
+  jtest(`client ${version}: committed local transactions are delivered once each, unchanged`, async (t) => {
+    t.timeout(5 * 60_000);
+    if (!requireJava(t)) return;
+    const result = await scenario(t, 'transaction-commit', { topic: unique('TxCommit'), count: 20, queues: 4 }, version);
+    t.true(result.ok, result.error ?? '');
+    t.is(result.details['storedInTopic'], 20);
+  });
 
-jtest('TransactionMQProducer: rolled-back local transactions are never delivered', async (t) => {
-  if (!requireJava(t)) return;
-  const result = await scenario(t, 'transaction-rollback', { topic: unique('TxRollback'), count: 10, queues: 1 });
-  t.true(result.ok, result.error ?? '');
-  t.deepEqual(result.details['receivedSeqs'], [10]);
-});
+  jtest(`client ${version}: rolled-back local transactions are never delivered`, async (t) => {
+    t.timeout(5 * 60_000);
+    if (!requireJava(t)) return;
+    const result = await scenario(t, 'transaction-rollback', { topic: unique('TxRollback'), count: 10, queues: 1 }, version);
+    t.true(result.ok, result.error ?? '');
+    t.deepEqual(result.details['receivedSeqs'], [10]);
+  });
 
-jtest('TransactionMQProducer: unknown local transactions are checked back and committed once', async (t) => {
-  if (!requireJava(t)) return;
-  const result = await scenario(t, 'transaction-check-commit', { topic: unique('TxCheck'), count: 5, queues: 2 });
-  t.true(result.ok, result.error ?? '');
-  t.is(result.details['storedInTopic'], 5);
-});
+  jtest(`client ${version}: unknown local transactions are checked back and committed once`, async (t) => {
+    t.timeout(5 * 60_000);
+    if (!requireJava(t)) return;
+    const result = await scenario(t, 'transaction-check-commit', { topic: unique('TxCheck'), count: 5, queues: 2 }, version);
+    t.true(result.ok, result.error ?? '');
+    t.is(result.details['storedInTopic'], 5);
+  });
 
-jtest('a producer killed inside a local transaction: another live producer of the group answers the checks', async (t) => {
-  if (!requireJava(t)) return;
-  const shared = { topic: unique('TxCrash'), producerGroup: unique('tx-crash-pg'), run: unique('run'), count: 5, queues: 2 };
-  const crashed = await scenario(t, 'transaction-crash', shared);
-  t.true(crashed.ok, crashed.error ?? '');
-  t.is(crashed.exitCode, 0);
-  t.regex(String(crashed.details['crashed']), /inside the local transaction of seq 4/);
-  t.is((crashed.details['messages'] as unknown[]).length, 5);
-  const checker = await scenario(t, 'transaction-checker', { ...shared, group: unique('tx-crash-reader') });
-  t.true(checker.ok, checker.error ?? '');
-  t.is(checker.details['checkedMessages'], 5);
-  t.is(checker.details['storedInTopic'], 5);
-});
+  jtest(`client ${version}: a producer killed inside a local transaction; another live producer of the group answers the checks`, async (t) => {
+    t.timeout(5 * 60_000);
+    if (!requireJava(t)) return;
+    const shared = { topic: unique('TxCrash'), producerGroup: unique('tx-crash-pg'), run: unique('run'), count: 5, queues: 2 };
+    const crashed = await scenario(t, 'transaction-crash', shared, version);
+    t.true(crashed.ok, crashed.error ?? '');
+    t.is(crashed.exitCode, 0);
+    t.regex(String(crashed.details['crashed']), /inside the local transaction of seq 4/);
+    t.is((crashed.details['messages'] as unknown[]).length, 5);
+    const checker = await scenario(t, 'transaction-checker', { ...shared, group: unique('tx-crash-reader') }, version);
+    t.true(checker.ok, checker.error ?? '');
+    t.is(checker.details['checkedMessages'], 5);
+    t.is(checker.details['storedInTopic'], 5);
+  });
+}
 
 jtest('a broker restarted in the middle of checks: every transaction is still checked to its end and stored once', async (t) => {
+  t.timeout(5 * 60_000);
   if (!requireJava(t)) return;
   const count = 3;
   const topic = unique('TxRestart');

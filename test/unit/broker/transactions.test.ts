@@ -2,6 +2,8 @@
 // duplicates, the checker (check-back, discard after transactionCheckMax, protection time) and
 // a restart in the middle of checks. Checker passes are run by hand with an explicit clock, so
 // nothing here depends on timing.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { silentLogger } from '../../../ts/common/index.js';
 import type { BrokerController } from '../../../ts/broker/index.js';
@@ -108,6 +110,7 @@ test('a prepared send is stored as a half message, invisible in its real topic, 
   t.like(stored?.properties, { REAL_TOPIC: 'TxVisible', REAL_QID: '1', TRAN_MSG: 'true', PGROUP: 'tx-pg', __transactionId__: half.uniq });
   t.truthy(c.broker.topics.get(HALF));
   t.truthy(c.broker.topics.get(OP));
+  t.is(c.broker.topics.get('TRANS_CHECK_MAX_TIME_TOPIC'), undefined, 'created with the first discard, as RocketMQ does');
 });
 
 test('commit stores the message once in its real topic even when END_TRANSACTION arrives twice', async (t) => {
@@ -224,6 +227,7 @@ test('without a live producer the check is counted; unknown answers are checked 
   const discarded = messagesOf(c.broker, 'TRANS_CHECK_MAX_TIME_TOPIC');
   t.is(discarded.length, 1);
   t.is(discarded[0]?.properties[MessageProperty.REAL_TOPIC], 'TxDiscard');
+  t.truthy(c.broker.topics.get('TRANS_CHECK_MAX_TIME_TOPIC'));
   t.is(checkPass(c.broker, now + LATER).checked, 0);
   t.deepEqual(messagesOf(c.broker, 'TxDiscard', 1), []);
 });
@@ -265,4 +269,62 @@ test('a broker restarted in the middle of checks resumes them from its persisted
   const stored = messagesOf(broker, 'TxRestart', 1).map((message) => message.properties[MessageProperty.UNIQ_KEY]);
   t.deepEqual(stored.sort(), [committed.uniq, pending.uniq].sort());
   t.is(checkPass(broker, Date.now() + 3 * LATER).checked, 0);
+});
+
+test('after a restart, a late END for a commit whose op record the checker already passed stores nothing (found by index)', async (t) => {
+  const c = await startCluster(t, { transactionCheckInterval: 3_600_000 });
+  const half = await sendHalf(c, 'TxLate');
+  await c.client.invoke(c.brokerAddr, endRequest(half, COMMIT), 3000);
+  const report = checkPass(c.broker);
+  t.is(report.opProgress, 1, 'the checker passed the op record');
+  await c.broker.shutdown();
+  const broker = await startBroker(t, { namesrvAddr: [c.namesrvAddr], storePathRootDir: c.storeDir, transactionCheckInterval: 3_600_000 });
+  const client = new RemotingClient({ logger: silentLogger });
+  t.teardown(() => client.close());
+  const late = await client.invoke(broker.brokerAddr, endRequest(half, COMMIT), 3000);
+  t.is(late.code, ResponseCode.SUCCESS);
+  t.is(messagesOf(broker, 'TxLate', 1).length, 1);
+});
+
+test('a checker that lost its progress (crash before the offsets were flushed) re-reads op records and checks only what is open', async (t) => {
+  const c = await startCluster(t, { transactionCheckInterval: 3_600_000 });
+  const done = await sendHalf(c, 'TxLost');
+  const open = await sendHalf(c, 'TxLost');
+  await c.client.invoke(c.brokerAddr, endRequest(done, ROLLBACK), 3000);
+  checkPass(c.broker);
+  await c.broker.shutdown();
+  // What a crash between two offset flushes leaves: no progress of CID_RMQ_SYS_TRANS at all.
+  const file = join(c.storeDir, 'config', 'consumerOffset.json');
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { offsetTable: Record<string, unknown> };
+  const kept = Object.keys(saved.offsetTable).filter((key) => !key.endsWith('@CID_RMQ_SYS_TRANS'));
+  t.true(kept.length < Object.keys(saved.offsetTable).length, 'the checker had saved its progress');
+  saved.offsetTable = Object.fromEntries(kept.map((key) => [key, saved.offsetTable[key]]));
+  writeFileSync(file, JSON.stringify(saved));
+
+  const broker = await startBroker(t, { namesrvAddr: [c.namesrvAddr], storePathRootDir: c.storeDir, transactionCheckInterval: 3_600_000 });
+  const { checks } = await checkedProducer(t, broker.brokerAddr);
+  const report = checkPass(broker, Date.now() + 2 * LATER);
+  // The open transaction's original half and its copy are both unfinished: both are asked about.
+  t.is(report.checked, 2);
+  await waitFor(() => checks.length === 2, 5000, 'the checks');
+  t.deepEqual(new Set(checks.map((check) => check.header.msgId)), new Set([open.uniq]));
+  t.deepEqual(messagesOf(broker, 'TxLost', 1), []);
+});
+
+test('a pass cut short by its time budget continues where it stopped and asks about each half message once', async (t) => {
+  const c = await startCluster(t, { transactionCheckInterval: 3_600_000 });
+  const halves = [await sendHalf(c, 'TxSlices'), await sendHalf(c, 'TxSlices'), await sendHalf(c, 'TxSlices')];
+  const { checks } = await checkedProducer(t, c.brokerAddr);
+  const now = Date.now() + LATER;
+  const slices: number[] = [];
+  for (let more = true; more;) {
+    c.broker.store.waitDispatched();
+    const report = c.broker.transactionCheck.check(now, 0);
+    slices.push(report.checked);
+    more = report.more;
+  }
+  t.deepEqual(slices, [1, 1, 1], 'one half message per zero-budget slice, copies left for the next pass');
+  await waitFor(() => checks.length === 3, 5000, 'three checks');
+  t.deepEqual(checks.map((check) => check.header.msgId), halves.map((half) => half.uniq));
+  t.is(checkPass(c.broker, now + LATER).checked, 3, 'the next pass asks about the copies');
 });

@@ -38,6 +38,11 @@ import type { TransactionalMessageService } from './transactional-message-servic
 
 const READ_BATCH = 32;
 const READ_BYTES = 16 * 1024 * 1024;
+/**
+ * A timer-driven pass gives the event loop back after this long and continues at once in
+ * another turn, so a large backlog of half messages never stalls sends and pulls.
+ */
+const SLICE_MS = 50;
 
 /** What one check pass did (logs and tests). */
 export interface CheckReport {
@@ -50,6 +55,14 @@ export interface CheckReport {
   alreadyCommitted: number;
   halfProgress: number;
   opProgress: number;
+  /** The pass stopped at its time budget and continues with the next call. */
+  more: boolean;
+}
+
+/** A pass in progress: when it started, and where the half queue ended then. */
+interface Pass {
+  now: number;
+  max: number;
 }
 
 export class TransactionCheckService {
@@ -60,6 +73,7 @@ export class TransactionCheckService {
   #opCursor = -1;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  #pass: Pass | undefined;
 
   constructor(service: TransactionalMessageService) {
     this.#service = service;
@@ -68,14 +82,17 @@ export class TransactionCheckService {
   /** Starts the periodic checks. */
   start(): void {
     const interval = this.#service.context.options.transactionCheckInterval;
-    this.#timer = setInterval(() => {
-      try {
-        this.check();
-      } catch (error) {
-        this.#service.context.logger.error('transaction check failed', { error: errorMessage(error) });
-      }
-    }, interval);
+    this.#timer = setInterval(() => this.#runSlice(), interval);
     this.#timer.unref();
+  }
+
+  #runSlice(): void {
+    if (this.#timer === undefined) return; // stopped: the store may be closed
+    try {
+      if (this.check(Date.now(), SLICE_MS).more) setImmediate(() => this.#runSlice());
+    } catch (error) {
+      this.#service.context.logger.error('transaction check failed', { error: errorMessage(error) });
+    }
   }
 
   stop(): void {
@@ -90,9 +107,14 @@ export class TransactionCheckService {
     return committed < 0 ? min : Math.max(committed, min);
   }
 
-  /** One pass over the half queue (synchronous: it only reads and appends). */
-  check(now = Date.now()): CheckReport {
-    const report: CheckReport = { checked: 0, noProducer: 0, discarded: 0, alreadyCommitted: 0, halfProgress: 0, opProgress: 0 };
+  /**
+   * One pass over the half queue, or its next slice when `budgetMs` cut the previous call short
+   * (a continued pass keeps its start time and end offset). Synchronous: it reads and appends.
+   */
+  check(now = Date.now(), budgetMs = Number.POSITIVE_INFINITY): CheckReport {
+    const report: CheckReport = {
+      checked: 0, noProducer: 0, discarded: 0, alreadyCommitted: 0, halfProgress: 0, opProgress: 0, more: false,
+    };
     // Only a master checks (RocketMQ starts the check service on becoming master).
     if (this.#running || this.#service.context.options.brokerRole === 'SLAVE') return report;
     this.#running = true;
@@ -100,7 +122,10 @@ export class TransactionCheckService {
       const { offsets } = this.#service.context;
       const opProgress = this.#progress(OP_HALF_TOPIC);
       this.#readOps(opProgress);
-      const halfProgress = this.#scanHalves(this.#progress(HALF_TOPIC), now, report);
+      const pass = this.#pass ?? { now, max: this.#service.context.store.maxOffset(HALF_TOPIC, 0) };
+      const deadline = Date.now() + budgetMs;
+      const halfProgress = this.#scanHalves(this.#progress(HALF_TOPIC), pass, deadline, report);
+      this.#pass = report.more ? pass : undefined;
       offsets.commit(TRANSACTION_GROUP, HALF_TOPIC, 0, halfProgress);
       const newOpProgress = this.#advanceOps(opProgress, halfProgress);
       offsets.commit(TRANSACTION_GROUP, OP_HALF_TOPIC, 0, newOpProgress);
@@ -156,14 +181,26 @@ export class TransactionCheckService {
         || result.status === 'MESSAGE_WAS_REMOVING' ? result.nextBeginOffset : offset;
       return { messages: [], next };
     }
-    const messages = store.messageBuffers(result).map((record) => decodeStoredMessage(record).message);
+    const messages: StoredMessage[] = [];
+    for (const [index, record] of store.messageBuffers(result).entries()) {
+      try {
+        messages.push(decodeStoredMessage(record).message);
+      } catch (error) {
+        // An undecodable record must not stall every later transaction: end the batch before
+        // it, or skip it when it comes first.
+        const queueOffset = result.slices[index * 4 + 3] ?? offset;
+        this.#service.context.logger.error('transaction checker: undecodable record skipped', {
+          topic, queueOffset, error: errorMessage(error),
+        });
+        return { messages, next: messages.length === 0 ? queueOffset + 1 : queueOffset };
+      }
+    }
     return { messages, next: result.nextBeginOffset };
   }
 
   /** Walks the half queue from `from`; returns the new half progress. */
-  #scanHalves(from: number, now: number, report: CheckReport): number {
-    const { store } = this.#service.context;
-    const max = store.maxOffset(HALF_TOPIC, 0);
+  #scanHalves(from: number, pass: Pass, deadline: number, report: CheckReport): number {
+    const { now, max } = pass;
     let offset = from;
     while (offset < max) {
       const batch = this.#read(HALF_TOPIC, offset);
@@ -176,6 +213,10 @@ export class TransactionCheckService {
         // Copies appended by this pass may already be dispatched: they wait for the next one.
         if (half.queueOffset >= max || !this.#visit(half, now, report)) return half.queueOffset;
         offset = half.queueOffset + 1;
+        if (Date.now() >= deadline && offset < max) {
+          report.more = true;
+          return offset;
+        }
       }
     }
     return offset;
@@ -204,6 +245,7 @@ export class TransactionCheckService {
     // Older than the CommitLog keeps files (fileReservedTime): RocketMQ's needSkip discards it too.
     const expired = options.fileReservedTime > 0 && age > options.fileReservedTime * 3_600_000;
     if (times >= options.transactionCheckMax || expired) {
+      service.ensureCheckMaxTimeTopic();
       service.append(toDiscardedMessage(half));
       service.finish(half);
       report.discarded += 1;

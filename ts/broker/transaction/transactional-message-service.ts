@@ -59,11 +59,18 @@ export class TransactionalMessageService {
     return this.#context;
   }
 
-  /** The system topics of transactions exist (RocketMQ creates them on first use, 1 queue). */
+  /** The half and op topics exist (RocketMQ creates them at start-up, 1 queue each). */
   ensureTopics(): void {
-    for (const topic of [HALF_TOPIC, OP_HALF_TOPIC, CHECK_MAX_TIME_TOPIC]) {
-      if (this.#context.topics.get(topic) === undefined) this.#context.topics.put(newTopicConfig(topic, 1));
-    }
+    for (const topic of [HALF_TOPIC, OP_HALF_TOPIC]) this.#ensureTopic(topic);
+  }
+
+  /** TRANS_CHECK_MAX_TIME_TOPIC exists (RocketMQ creates it with the first discard). */
+  ensureCheckMaxTimeTopic(): void {
+    this.#ensureTopic(CHECK_MAX_TIME_TOPIC);
+  }
+
+  #ensureTopic(topic: string): void {
+    if (this.#context.topics.get(topic) === undefined) this.#context.topics.put(newTopicConfig(topic, 1));
   }
 
   /** The stored message at a CommitLog offset, or why it cannot be read. */
