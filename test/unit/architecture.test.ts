@@ -1,5 +1,6 @@
 // Enforces the module dependency rules by reading import statements:
 //   ts/protocol, ts/common: no I/O modules; protocol imports only common.
+//   ts/filter (SQL92 selectors): pure, imports only common; broker and sdk may use it.
 //   ts/remoting: may import protocol and common, never server-only code (namesrv, broker, store),
 //   because the SDK builds on it.
 //   ts/namesrv: protocol, common, remoting only.
@@ -40,17 +41,18 @@ function target(file: string, specifier: string): string {
 const rules: Record<string, { modules: string[]; builtins: string[] }> = {
   'ts/common': { modules: ['ts/common'], builtins: [] },
   'ts/protocol': { modules: ['ts/common', 'ts/protocol'], builtins: [] },
+  'ts/filter': { modules: ['ts/common', 'ts/filter'], builtins: [] },
   'ts/remoting': { modules: ['ts/common', 'ts/protocol', 'ts/remoting'], builtins: ['node:net'] },
   'ts/namesrv': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/namesrv'],
     builtins: ['node:fs', 'node:fs/promises', 'node:path'],
   },
   'ts/broker': {
-    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/store', 'ts/config', 'ts/broker'],
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/store', 'ts/config', 'ts/filter', 'ts/broker'],
     builtins: ['node:fs', 'node:path'],
   },
   'ts/sdk': {
-    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/sdk'],
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/filter', 'ts/sdk'],
     builtins: ['node:zlib', 'node:os', 'node:crypto', 'node:fs/promises', 'node:path'],
   },
 };
