@@ -20,6 +20,14 @@ interface Parsed {
   end: number;
 }
 
+/**
+ * Limits that keep a hostile selector from exhausting the stack (parsing and evaluation both
+ * recurse): nesting of parentheses and unary operators, and tokens overall (a chain of N ORs
+ * is a tree N deep). RocketMQ has no explicit limits; its parser fails on a stack overflow.
+ */
+export const SELECTOR_MAX_NESTING = 100;
+export const SELECTOR_MAX_TOKENS = 4096;
+
 const DOUBLE_MAX = 'Double.MAX_VALUE (1.7976931348623157E308)';
 const DOUBLE_MIN = 'Double.MIN_VALUE (4.9E-324)';
 
@@ -27,10 +35,13 @@ class Parser {
   readonly #text: string;
   readonly #tokens: Token[];
   #index = 0;
+  #depth = 0;
 
   constructor(text: string) {
     this.#text = text;
     this.#tokens = tokenize(text);
+    const extra = this.#tokens[SELECTOR_MAX_TOKENS];
+    if (extra !== undefined) this.#fail(`selector is longer than ${SELECTOR_MAX_TOKENS} tokens`, extra);
   }
 
   parse(): Expression {
@@ -216,6 +227,16 @@ class Parser {
 
   #unary(): Parsed {
     const token = this.#peek();
+    if (this.#depth >= SELECTOR_MAX_NESTING) this.#fail(`nested deeper than ${SELECTOR_MAX_NESTING} levels`, token);
+    this.#depth += 1;
+    try {
+      return this.#unaryAt(token);
+    } finally {
+      this.#depth -= 1;
+    }
+  }
+
+  #unaryAt(token: Token): Parsed {
     if (token.kind === '+') {
       this.#next();
       return { ...this.#unary(), at: token };
