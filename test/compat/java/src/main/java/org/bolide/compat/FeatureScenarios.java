@@ -18,12 +18,19 @@ final class FeatureScenarios {
     /** Extra command-line options (name -> description) the feature scenarios read. */
     static final Map<String, String> OPTIONS = new LinkedHashMap<>();
 
+    static {
+        FilterScenarios.register(NAMES, OPTIONS);
+    }
+
     private FeatureScenarios() {
     }
 
     /** Runs the named feature scenario; false when the name is not a feature scenario. */
     static boolean run(String scenario, Scenarios s) throws Exception {
         switch (scenario) {
+            case FilterScenarios.FILTER_TABLE:
+                FilterScenarios.filterTable(s);
+                return true;
             default:
                 return false;
         }
