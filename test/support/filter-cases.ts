@@ -146,6 +146,7 @@ export const FILTER_CASE_GROUPS: readonly FilterCaseGroup[] = [
     cases: [
       sql('block-comment', "a = '1' /* comment */ OR a = '5'", [0, 1]),
       sql('line-comment', "a = '1' -- comment\nOR a = '5'", [0, 1]),
+      sql('line-comment-at-end', "a = '1' -- no newline", [0]),
       sql('lowercase-keywords', "a = '1' or a = '5'", [0, 1]),
       sql('property-names-case-sensitive', "A = '1'", []),
     ],
@@ -155,17 +156,16 @@ export const FILTER_CASE_GROUPS: readonly FilterCaseGroup[] = [
     cases: [
       sql('err-unclosed-string', "a = 'x", error(5)),
       sql('err-bang-equal', 'a != 1', error(3), '!= is not in the grammar'),
-      sql('err-unclosed-paren', "(a = '1'", error(9)),
+      sql('err-unclosed-paren', "(a = '1'", error(8), 'the end of the text is reported at its last character'),
       sql('err-string-ordering', "a > '3'", error(5)),
       sql('err-equal-null', 'a = NULL', error(5)),
-      sql('err-trailing-line-comment', 'a = 1 -- no newline', error(7)),
       sql('err-between-order', 'a BETWEEN 9 AND 2', error(3)),
       sql('err-in-needs-property', "NOT b IN ('x')", error(1)),
       sql('err-zero-double', 'a = 0.0', error(5), 'createFloat refuses values below Double.MIN_VALUE'),
       sql('err-not-boolean', '1', error(1)),
       sql('err-empty-in', 'a IN ()', error(7)),
-      sql('err-dangling-and', "a = 'x' AND", error(12)),
-      sql('err-second-line', "a = '1'\nOR b >", error(7, 2)),
+      sql('err-dangling-and', "a = 'x' AND", error(11)),
+      sql('err-second-line', "a = '1'\nOR b >", error(6, 2)),
     ],
   },
   {

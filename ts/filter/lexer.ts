@@ -1,7 +1,7 @@
 // Tokens of RocketMQ's SQL92 message selector (filter/…/parser/SelectorParser.jj): keywords
 // and identifiers case-insensitive, keywords win over identifiers of the same text, the
-// longest token wins. Line comments need their line end: a trailing `-- x` without a newline
-// is two minus signs in RocketMQ, which then fails to parse; we keep that.
+// longest token wins. A line comment may end the text without a newline (RocketMQ 5.3.3
+// accepts that too). The end of the text is reported at its last character, as JavaCC does.
 
 import { FilterParseError } from './errors.js';
 
@@ -101,12 +101,10 @@ export function tokenize(text: string): Token[] {
     }
     if (c === '-' && text[i + 1] === '-') {
       const end = text.slice(i).search(/[\r\n]/);
-      if (end >= 0) {
-        const stop = i + end + (text[i + end] === '\r' && text[i + end + 1] === '\n' ? 2 : 1);
-        advanceLines(i, stop);
-        i = stop;
-        continue;
-      }
+      const stop = end < 0 ? text.length : i + end + (text[i + end] === '\r' && text[i + end + 1] === '\n' ? 2 : 1);
+      advanceLines(i, stop);
+      i = stop;
+      continue;
     }
     if (c === '/' && text[i + 1] === '*') {
       const end = text.indexOf('*/', i + 2);
@@ -157,8 +155,22 @@ export function tokenize(text: string): Token[] {
     }
     throw new FilterParseError(`unexpected character "${c}"`, at(i));
   }
-  tokens.push({ kind: 'EOF', image: '', ...at(i) });
+  tokens.push({ kind: 'EOF', image: '', ...positionOf(text, Math.max(0, text.length - 1)) });
   return tokens;
+}
+
+/** Line and column of an offset. */
+function positionOf(text: string, offset: number): { offset: number; line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let k = 0; k < offset; k += 1) {
+    const c = text[k];
+    if (c === '\n' || (c === '\r' && text[k + 1] !== '\n')) {
+      line += 1;
+      lineStart = k + 1;
+    }
+  }
+  return { offset, line, column: offset - lineStart + 1 };
 }
 
 /** The text of a STRING token: quotes removed, `''` read as one quote. */

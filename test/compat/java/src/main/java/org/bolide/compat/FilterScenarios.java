@@ -30,8 +30,8 @@ import org.apache.rocketmq.common.message.MessageQueue;
  * --filter-file. Every subscription is pulled through DefaultMQPullConsumer with MessageSelector.byTag/bySql from
  * offset 0 to the end of the one queue; details.results maps each case id to the seqs that arrived or to the
  * broker's error code. --push-case runs one case through a DefaultMQPushConsumer (subscription registered by
- * heartbeat, CHECK_CLIENT_CONFIG at start); --push-bad-case starts a push consumer with a refused selector and
- * reports the error start() throws.
+ * heartbeat, CHECK_CLIENT_CONFIG at start); --push-bad-cases starts a push consumer with each refused selector
+ * and reports the error start() throws (CHECK_CLIENT_CONFIG).
  *
  * File lines, tab-separated: "M seq tag|- base64(k 0x01 v 0x02 ...)" and "Q id TAG|SQL92 base64(expression)".
  */
@@ -46,7 +46,8 @@ final class FilterScenarios {
         options.put("filter-file", "filter-table: file with the messages and subscriptions (see FilterScenarios)");
         options.put("push-case", "filter-table: id of a case also consumed by a push consumer");
         options.put("push-expect", "filter-table: how many messages the push case must receive");
-        options.put("push-bad-case", "filter-table: id of a refused selector a push consumer must fail to start with");
+        options.put("push-bad-cases", "filter-table: comma-separated ids of refused selectors; a push consumer is"
+            + " started with each (CHECK_CLIENT_CONFIG must refuse it)");
     }
 
     private static final class Row {
@@ -147,9 +148,14 @@ final class FilterScenarios {
         if (pushCase != null) {
             s.details.put("push", push(s, queries.get(pushCase), s.intOpt("push-expect", 1)));
         }
-        String badCase = s.opts.get("push-bad-case");
-        if (badCase != null) {
-            s.details.put("pushBad", pushBad(s, queries.get(badCase)));
+        String badCases = s.opts.get("push-bad-cases");
+        if (badCases != null) {
+            Map<String, Object> bad = new LinkedHashMap<>();
+            int n = 0;
+            for (String id : badCases.split(",")) {
+                bad.put(id, pushBad(s, queries.get(id), n++));
+            }
+            s.details.put("pushBad", bad);
         }
     }
 
@@ -240,12 +246,11 @@ final class FilterScenarios {
         return out;
     }
 
-    private static Map<String, Object> pushBad(Scenarios s, Query q) {
+    private static Map<String, Object> pushBad(Scenarios s, Query q, int n) {
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", q.id);
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(s.group + "-bad");
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(s.group + "-bad" + n);
         c.setNamesrvAddr(s.namesrv);
-        c.setInstanceName("bad-" + s.pid);
+        c.setInstanceName("bad-" + n + "-" + s.pid);
         try {
             c.subscribe(s.topic, q.selector());
             c.registerMessageListener((MessageListenerConcurrently) (msgs, context) ->
