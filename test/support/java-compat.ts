@@ -22,7 +22,8 @@ export const COMPAT_CLIENT_VERSIONS = ['4.9.8', '5.3.3'] as const;
 
 /** Scenarios of FeatureScenarios.java (one line per feature class). */
 export type FeatureScenarioName =
-  | 'transaction-commit' | 'transaction-rollback' | 'transaction-check-commit' | 'transaction-crash' | 'transaction-checker';
+  | 'transaction-commit' | 'transaction-rollback' | 'transaction-check-commit' | 'transaction-crash' | 'transaction-checker'
+  | 'filter-table';
 
 export type ScenarioName =
   | FeatureScenarioName

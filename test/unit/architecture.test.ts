@@ -1,5 +1,6 @@
 // Enforces the module dependency rules by reading import statements:
 //   ts/protocol, ts/common: no I/O modules; protocol imports only common.
+//   ts/filter (SQL92 selectors): pure, imports only common; broker and sdk may use it.
 //   ts/remoting: may import protocol and common, never server-only code (namesrv, broker, store),
 //   because the SDK builds on it.
 //   ts/namesrv: protocol, common, remoting only.
@@ -42,13 +43,14 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
   'ts/common': { modules: ['ts/common'], builtins: [] },
   // flatbuffers: the runtime of the generated WebSocket frame code (pure, no I/O).
   'ts/protocol': { modules: ['ts/common', 'ts/protocol'], builtins: ['flatbuffers'] },
+  'ts/filter': { modules: ['ts/common', 'ts/filter'], builtins: [] },
   'ts/remoting': { modules: ['ts/common', 'ts/protocol', 'ts/remoting'], builtins: ['node:net'] },
   'ts/namesrv': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/namesrv'],
     builtins: ['node:fs', 'node:fs/promises', 'node:path'],
   },
   'ts/broker': {
-    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/store', 'ts/config', 'ts/broker'],
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/store', 'ts/config', 'ts/filter', 'ts/broker'],
     builtins: ['node:fs', 'node:path'],
   },
   'ts/gateway': {
@@ -56,7 +58,7 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
     builtins: ['node:fs', 'node:module', 'node:path', 'node:zlib', '@trufflesuite/uws-js-unofficial'],
   },
   'ts/sdk': {
-    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/sdk'],
+    modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/filter', 'ts/sdk'],
     builtins: ['node:zlib', 'node:os', 'node:crypto', 'node:fs/promises', 'node:path'],
   },
 };

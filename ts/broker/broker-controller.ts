@@ -29,6 +29,7 @@ import { adminStatsProcessors } from './admin-stats-processors.js';
 import { adminGroupProcessors } from './admin-group-processors.js';
 import { NameServerRegistrar } from './name-server-registrar.js';
 import { offsetProcessors } from './offset-processors.js';
+import { filterProcessors } from './filter-processors.js';
 import { PullMessageProcessor } from './pull-processor.js';
 import { queryProcessors } from './query-processors.js';
 import { RebalanceLockManager } from './rebalance-lock-manager.js';
@@ -228,6 +229,7 @@ export class BrokerController {
       ...offsetProcessors(context),
       ...queryProcessors(context),
       ...clientProcessors(context),
+      ...filterProcessors(context, pull.filters),
       ...adminProcessors(context),
       ...adminStatsProcessors(context),
       ...adminGroupProcessors(context),

@@ -19,6 +19,8 @@ import type { RequestContext } from '../remoting/request-context.js';
 import type { GetMessageStatus, PullResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
 import { PullHoldService, type ParkedPull } from './pull-hold-service.js';
+import { ConsumerFilterCache } from './consumer-filter-cache.js';
+import { getMessagesBySql } from './sql-pull.js';
 import { filterOf, subscriptionFromRequest } from './subscription-filter.js';
 
 /** Pull sysFlag bits (PullSysFlag). */
@@ -68,6 +70,8 @@ type Outcome = RemotingCommand | 'replied' | 'parked';
 export class PullMessageProcessor {
   readonly #context: BrokerContext;
   readonly hold: PullHoldService;
+  /** Compiled SQL92 subscriptions (also used by CHECK_CLIENT_CONFIG). */
+  readonly filters = new ConsumerFilterCache();
 
   constructor(context: BrokerContext) {
     this.#context = context;
@@ -103,12 +107,14 @@ export class PullMessageProcessor {
     if (refusal !== null) return refusal;
     const subscription = this.#subscription(request, header);
     if (!('subString' in subscription)) return subscription;
-    const filter = filterOf(subscription, context.options.enablePropertyFilter);
+    const filter = filterOf(subscription, context.options.enablePropertyFilter, header.consumerGroup, this.filters);
     if ('code' in filter) return reply(request, filter.code, filter.remark);
     const maxMessages = Math.max(1, Math.min(header.maxMsgNums, PULL_MESSAGES_MAX));
     const maxBytes = Math.max(1, Math.min(header.maxMsgBytes ?? PULL_BYTES_DEFAULT, PULL_BYTES_MAX));
-    const result = context.store.getMessages(header.topic, header.queueId, header.queueOffset, maxMessages, maxBytes,
-      filter.tagCodes);
+    const result = 'sql' in filter
+      ? getMessagesBySql(context.store, header.topic, header.queueId, header.queueOffset, maxMessages, maxBytes, filter.sql)
+      : context.store.getMessages(header.topic, header.queueId, header.queueOffset, maxMessages, maxBytes,
+        filter.tagCodes);
     const code = pullResponseCode(result.status, header.queueOffset);
     if (firstRun && (header.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && header.commitOffset >= 0) {
       context.offsets.commit(header.consumerGroup, header.topic, header.queueId, header.commitOffset);

@@ -2,9 +2,13 @@
 // TAG expressions: `*` or empty means everything, else `TagA || TagB`; the broker filters on
 // the ConsumeQueue tagsCode (Java String.hashCode of the TAGS property) and the client
 // re-checks the tag text, because hashes can collide.
+// SQL92 expressions compile once per group, topic and subscription version
+// (consumer-filter-cache.ts) and are evaluated on the stored properties (sql-pull.ts).
 
 import { ResponseCode } from '../protocol/codes.js';
 import { javaStringHashCode, type SubscriptionData } from '../protocol/broker-bodies.js';
+import { FilterParseError, SqlFilter } from '../filter/index.js';
+import type { ConsumerFilterCache } from './consumer-filter-cache.js';
 
 export const ExpressionType = { TAG: 'TAG', SQL92: 'SQL92' } as const;
 
@@ -33,21 +37,23 @@ export function subscriptionFromRequest(topic: string, expression: string, expre
   };
 }
 
+/** What a pull filters by: tag hash codes (null = everything) or a compiled SQL92 selector. */
+export type PullFilter = { tagCodes: number[] | null } | { sql: SqlFilter };
+
 /** The filter of a subscription, or a RocketMQ error (code + remark). */
-export function filterOf(subscription: SubscriptionData, enablePropertyFilter: boolean):
-  { tagCodes: number[] | null } | { code: number; remark: string } {
+export function filterOf(subscription: SubscriptionData, enablePropertyFilter: boolean, group: string,
+  cache: ConsumerFilterCache): PullFilter | { code: number; remark: string } {
   const type = subscription.expressionType === '' ? ExpressionType.TAG : subscription.expressionType;
   if (type === ExpressionType.TAG) return { tagCodes: tagCodesOf(subscription.subString) };
   if (type === ExpressionType.SQL92) {
     if (!enablePropertyFilter) {
       return { code: ResponseCode.SYSTEM_ERROR, remark: 'The broker does not support consumer to filter message by SQL92' };
     }
-    // SQL92 evaluation is not part of this broker yet (issue 5): say so instead of delivering
-    // unfiltered messages the consumer did not ask for.
-    return {
-      code: ResponseCode.SYSTEM_ERROR,
-      remark: 'SQL92 filtering is not supported by this Bolide broker yet; subscribe by TAG',
-    };
+    const compiled = cache.get(group, subscription);
+    if (compiled instanceof FilterParseError) {
+      return { code: ResponseCode.SUBSCRIPTION_PARSE_FAILED, remark: compiled.message };
+    }
+    return { sql: compiled };
   }
   return { code: ResponseCode.SUBSCRIPTION_PARSE_FAILED, remark: `unknown expression type ${type}` };
 }

@@ -198,3 +198,25 @@ export function javaStringHashCode(text: string): number {
   for (let i = 0; i < text.length; i += 1) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
   return hash;
 }
+
+/** Body of CHECK_CLIENT_CONFIG (CheckClientRequestBody). */
+export interface CheckClientRequestBody {
+  clientId: string;
+  group: string;
+  subscriptionData: SubscriptionData | null;
+}
+
+/**
+ * Decodes a CheckClientRequestBody.
+ * @throws ProtocolError `BODY_INVALID` naming the offending path.
+ */
+export function decodeCheckClientRequestBody(body: Buffer | undefined): CheckClientRequestBody {
+  const root = parseRoot(body, 'CheckClientRequestBody');
+  const subscription = root['subscriptionData'];
+  return {
+    clientId: stringOr(root, 'clientId', 'CheckClientRequestBody', ''),
+    group: stringOr(root, 'group', 'CheckClientRequestBody', ''),
+    subscriptionData: subscription === undefined || subscription === null
+      ? null : subscriptionFromJson(subscription, 'CheckClientRequestBody.subscriptionData'),
+  };
+}

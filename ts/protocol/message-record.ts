@@ -238,3 +238,29 @@ export function encodeStoredMessage(input: StoredMessageInput): Buffer {
   if (p !== size) throw new Error(`encodeStoredMessage invariant: wrote ${p} of ${size} bytes`);
   return out;
 }
+
+/**
+ * The PROPERTIES text of the record at the start of `record`, read by walking the length
+ * fields only: nothing but the properties bytes is decoded (the broker's SQL92 filter runs
+ * this once per scanned message).
+ * @throws ProtocolError `MESSAGE_INVALID` for a truncated record.
+ */
+export function storedPropertiesText(record: Buffer): string {
+  const end = record.length;
+  if (end < 40) throw invalid(`stored message of ${end} bytes is truncated`);
+  const magic = record.readInt32BE(4);
+  const sysFlag = record.readInt32BE(36);
+  // 40: BORNTIMESTAMP (8), then born host, STORETIMESTAMP (8), store host, RECONSUMETIMES (4),
+  // PREPARED TRANSACTION OFFSET (8).
+  let p = 48 + ((sysFlag & MessageSysFlag.BORNHOST_V6) !== 0 ? 20 : 8) + 8
+    + ((sysFlag & MessageSysFlag.STOREHOST_V6) !== 0 ? 20 : 8) + 4 + 8;
+  if (p + 4 > end) throw invalid('stored message truncated before BODY');
+  p += 4 + record.readInt32BE(p);
+  const v1 = magic === MESSAGE_MAGIC_V1;
+  if (p + (v1 ? 1 : 2) > end || p < 0) throw invalid('stored message truncated before TOPIC');
+  p += v1 ? 1 + record.readUInt8(p) : 2 + record.readUInt16BE(p);
+  if (p + 2 > end) throw invalid('stored message truncated before PROPERTIES');
+  const length = record.readUInt16BE(p);
+  if (p + 2 + length > end) throw invalid('stored message PROPERTIES run past the record');
+  return record.toString('utf8', p + 2, p + 2 + length);
+}

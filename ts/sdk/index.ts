@@ -45,6 +45,10 @@ export type {
 export { LitePullConsumer } from './lite-pull-consumer.js';
 export type { LitePullConsumerOptions } from './lite-pull-consumer.js';
 
+/** `subscribe(topic, MessageSelector.bySql("a > 5"))`: SQL92 on message properties (broker: enablePropertyFilter=true). */
+export { MessageSelector } from './subscription.js';
+export { FilterParseError } from '../filter/index.js';
+
 /** Topic/group administration: create topics, routes, stats, queries, offset reset. */
 export { GatewayClient, GatewaySubscription, GatewayRequestError } from './gateway-client.js';
 export type {

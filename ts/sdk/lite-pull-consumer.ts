@@ -11,7 +11,7 @@ import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './m
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import { ProcessQueue } from './process-queue.js';
 import type { ConsumeFromWhere, MessageModel } from './push-consumer.js';
-import { parseSubscription, tagMatches, type SubscriptionData } from './subscription.js';
+import { parseSubscription, tagMatches, type MessageSelector, type SubscriptionData } from './subscription.js';
 import { homedir } from 'node:os';
 
 /** LitePullConsumer options; defaults are RocketMQ's DefaultLitePullConsumer's. */
@@ -90,7 +90,7 @@ export class LitePullConsumer {
   }
 
   /** Subscribe mode: queues are allocated across the group. */
-  subscribe(topic: string, expression = '*'): void {
+  subscribe(topic: string, expression: string | MessageSelector = '*'): void {
     if (this.#mode === 'assign') throw new MQClientError('subscribe() and assign() are exclusive');
     this.#mode = 'subscribe';
     this.#subscriptions.set(topic, parseSubscription(topic, expression));

@@ -25,7 +25,7 @@ import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './m
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import { ProcessQueue } from './process-queue.js';
 import { Producer, sendForRetry } from './producer.js';
-import { parseSubscription, tagMatches, type SubscriptionData } from './subscription.js';
+import { parseSubscription, tagMatches, type MessageSelector, type SubscriptionData } from './subscription.js';
 
 /** Clustering: each message to one member of the group. Broadcasting: to every member. */
 export type MessageModel = 'CLUSTERING' | 'BROADCASTING';
@@ -177,7 +177,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   }
 
   /** Subscribes to a topic with a tag expression (`*` or `TagA || TagB`). */
-  subscribe(topic: string, expression = '*'): void {
+  subscribe(topic: string, expression: string | MessageSelector = '*'): void {
     if (typeof topic !== 'string' || topic.length === 0) throw new MQClientError('topic is empty');
     this.#subscriptions.set(topic, parseSubscription(topic, expression));
     if (this.#state === 'running') {

@@ -21,6 +21,7 @@ final class FeatureScenarios {
     static {
         NAMES.addAll(TransactionScenarios.NAMES);
         OPTIONS.putAll(TransactionScenarios.OPTIONS);
+        FilterScenarios.register(NAMES, OPTIONS);
     }
 
     private FeatureScenarios() {
@@ -32,6 +33,9 @@ final class FeatureScenarios {
             return TransactionScenarios.run(scenario, s);
         }
         switch (scenario) {
+            case FilterScenarios.FILTER_TABLE:
+                FilterScenarios.filterTable(s);
+                return true;
             default:
                 return false;
         }
