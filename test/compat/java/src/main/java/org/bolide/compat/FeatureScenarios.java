@@ -18,12 +18,19 @@ final class FeatureScenarios {
     /** Extra command-line options (name -> description) the feature scenarios read. */
     static final Map<String, String> OPTIONS = new LinkedHashMap<>();
 
+    static {
+        NAMES.addAll(CompressionScenarios.NAMES);
+        OPTIONS.putAll(CompressionScenarios.OPTIONS);
+    }
+
     private FeatureScenarios() {
     }
 
     /** Runs the named feature scenario; false when the name is not a feature scenario. */
     static boolean run(String scenario, Scenarios s) throws Exception {
         switch (scenario) {
+            case "produce-compressed":
+                return CompressionScenarios.run(scenario, s);
             default:
                 return false;
         }
