@@ -3,7 +3,7 @@
  * (TCP, name servers + brokers), usable against Apache RocketMQ 4.9/5.x and Bolide.
  *
  * ```ts
- * import { Producer, PushConsumer } from 'bolide/sdk';
+ * import { Producer, PushConsumer } from 'bolide-client';
  *
  * const producer = new Producer({ groupName: 'pg', namesrvAddr: '127.0.0.1:9876' });
  * await producer.start();
