@@ -1,7 +1,7 @@
 // The SDK with two brokers (two brokerNames) of one cluster: Bolide process A runs the NameServer and
 // broker-a, each test starts its own second broker process registered to A's NameServer. Covers merged
 // routes, round robin across both, retry on the other broker when one dies, latency fault tolerance
-// avoiding the dead one, and the dead broker's queues leaving the route (the NameServer drops a broker
+// avoiding a dead or an unresponsive (SIGSTOPped) one, and the dead broker's queues leaving the route (the NameServer drops a broker
 // as soon as its connection closes; the producer at its next route poll).
 import test, { type ExecutionContext } from 'ava';
 import { startBolideProcess, type BolideProcess } from '../../../support/bolide-process.js';
@@ -150,6 +150,24 @@ test.serial('latency fault tolerance: after one failed send the dead broker is a
   await kill(b3);
   const after = await sendSequentially(producer, topic, 10);
   t.is(after.failures.length, 1, after.failures.map((e) => e.message).join('; '));
+  t.is(after.results.length, 9);
+  t.deepEqual(brokersOf(after.results), ['broker-a']);
+});
+
+test.serial('latency fault tolerance: a broker that stops answering is avoided after its first timed-out send', async (t) => {
+  t.timeout(90_000);
+  const b5 = await secondBroker(t, 'broker-b5');
+  const topic = await twoBrokerTopic(['broker-a', 'broker-b5']);
+  const producer = await startProducer(t, {
+    pollNameServerIntervalMs: 600_000, retryTimesWhenSendFailed: 0, sendLatencyFaultEnable: true, sendMsgTimeout: 1500,
+  });
+  const warm = await sendSequentially(producer, topic, 4);
+  t.deepEqual(brokersOf(warm.results), ['broker-a', 'broker-b5']);
+  // SIGSTOP: the process keeps its sockets (the NameServer still routes to it) but answers nothing.
+  process.kill(b5.pid, 'SIGSTOP');
+  t.teardown(() => { process.kill(b5.pid, 'SIGCONT'); });
+  const after = await sendSequentially(producer, topic, 10);
+  t.deepEqual(after.failures.map((error) => error.code), ['TIMEOUT']);
   t.is(after.results.length, 9);
   t.deepEqual(brokersOf(after.results), ['broker-a']);
 });
