@@ -23,6 +23,52 @@ export function compressionCodecName(sysFlag: number): string {
   return `unknown(0x${type.toString(16)})`;
 }
 
+const LZ4_MAGIC = 0x184d2204;
+/** Maximum block size by the BD byte's code (bits 4..6): 4 = 64 KiB ... 7 = 4 MiB (Java's default). */
+const LZ4_BLOCK_MAX: Record<number, number> = { 4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20 };
+/**
+ * One input byte of an LZ4 block yields at most 255 output bytes (a match-length extension byte), so
+ * 255 × the compressed size bounds a block's output.
+ */
+const LZ4_MAX_RATIO = 255;
+
+/**
+ * Output capacity an LZ4 frame needs, from its block headers. lz4js's own bound reserves the frame's
+ * maximum block size per block (8 MiB for a one-block Java body) or trusts the content-size field,
+ * so a small or corrupt body could cost a huge allocation; this bound is at most 255 × the input.
+ * Also refuses the frame options lz4js would misread (block checksums, dictionary ids).
+ */
+function lz4FrameCapacity(src: Buffer): number {
+  if (src.length < 7 || src.readUInt32LE(0) !== LZ4_MAGIC) throw new Error('not an LZ4 frame (bad magic number)');
+  const flags = src[4]!;
+  const blockCode = (src[5]! >> 4) & 0x7;
+  if ((flags & 0xc0) !== 0x40) throw new Error(`unsupported LZ4 frame version ${flags >> 6}`);
+  if ((flags & 0x10) !== 0) throw new Error('LZ4 frames with block checksums are not supported');
+  if ((flags & 0x01) !== 0) throw new Error('LZ4 frames with a dictionary id are not supported');
+  const blockMax = LZ4_BLOCK_MAX[blockCode];
+  if (blockMax === undefined) throw new Error(`invalid LZ4 block size code ${blockCode}`);
+  let offset = 6 + ((flags & 0x08) !== 0 ? 8 : 0) + 1;
+  let capacity = 0;
+  for (;;) {
+    if (offset + 4 > src.length) throw new Error('truncated LZ4 frame');
+    const word = src.readUInt32LE(offset);
+    offset += 4;
+    if (word === 0) return capacity;
+    const size = word & 0x7fffffff;
+    if (size > blockMax || offset + size > src.length) throw new Error('truncated or invalid LZ4 block');
+    const stored = word >= 0x80000000;
+    capacity += stored ? size : Math.min(blockMax, size * LZ4_MAX_RATIO);
+    offset += size;
+  }
+}
+
+function decodeLz4Frame(src: Buffer): Uint8Array {
+  const out = new Uint8Array(lz4FrameCapacity(src));
+  const written = lz4.decompressFrame(src, out);
+  if (written > out.length) throw new Error('LZ4 frame decodes to more than its blocks allow');
+  return out.subarray(0, written);
+}
+
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -38,7 +84,7 @@ export function decompressBody(sysFlag: number, body: Buffer): Buffer {
   let decoded: Uint8Array;
   try {
     if (codec === 'zlib') decoded = inflateSync(body);
-    else if (codec === 'lz4') decoded = lz4.decompress(body);
+    else if (codec === 'lz4') decoded = decodeLz4Frame(body);
     else if (codec === 'zstd') decoded = zstdDecompress(body);
     else {
       throw new MessageDecodeError(codec,

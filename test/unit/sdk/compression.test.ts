@@ -56,6 +56,39 @@ test('a multi-kilobyte body with an incompressible tail survives an LZ4 round tr
   t.true(decompressBody(0x101, frame).equals(body));
 });
 
+test('an LZ4 frame of several 64 KiB blocks decodes whole', (t) => {
+  // Built by hand around lz4js blocks: BD code 4 (64 KiB blocks), no checksums, like Java's layout.
+  const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join(''));
+  const parts = [Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82])];
+  for (let start = 0; start < body.length; start += 64 << 10) {
+    const chunk = body.subarray(start, start + (64 << 10));
+    const block = new Uint8Array(lz4.compressBound(chunk.length));
+    const size = lz4.compressBlock(chunk, block, 0, chunk.length, new Uint32Array(1 << 16));
+    const header = Buffer.alloc(4);
+    header.writeUInt32LE(size);
+    parts.push(header, Buffer.from(block.subarray(0, size)));
+  }
+  parts.push(Buffer.alloc(4));
+  t.true(decompressBody(0x101, Buffer.concat(parts)).equals(body));
+});
+
+test('an LZ4 frame claiming a huge content size decodes by its blocks, not by the claim', (t) => {
+  const withSize = Buffer.concat([
+    Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60 | 0x08, 0x70]), Buffer.from('0000000000001000', 'hex'),
+    JAVA_LZ4.subarray(6),
+  ]);
+  t.is(decompressBody(0x101, withSize).toString('utf8'), TEXT);
+});
+
+test('truncated LZ4 frames and frame options lz4js cannot read are MessageDecodeErrors', (t) => {
+  const blockChecksums = Buffer.from(JAVA_LZ4);
+  blockChecksums[4] = 0x60 | 0x10;
+  for (const frame of [JAVA_LZ4.subarray(0, JAVA_LZ4.length - 10), blockChecksums]) {
+    const error = t.throws(() => decompressBody(0x101, frame), { instanceOf: MessageDecodeError });
+    t.is(error?.codec, 'lz4');
+  }
+});
+
 test('an unknown codec is a MessageDecodeError naming it', (t) => {
   const error = t.throws(() => decompressBody(0x401, deflateSync(Buffer.from('x'))), { instanceOf: MessageDecodeError });
   t.is(error?.code, 'MESSAGE_DECODE');
