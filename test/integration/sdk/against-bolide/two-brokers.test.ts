@@ -1,8 +1,9 @@
 // The SDK with two brokers (two brokerNames) of one cluster: Bolide process A runs the NameServer and
 // broker-a, each test starts its own second broker process registered to A's NameServer. Covers merged
 // routes, round robin across both, retry on the other broker when one dies, latency fault tolerance
-// avoiding a dead or an unresponsive (SIGSTOPped) one, and the dead broker's queues leaving the route (the NameServer drops a broker
-// as soon as its connection closes; the producer at its next route poll).
+// avoiding a dead or an unresponsive (SIGSTOPped) one, and the dead broker's queues leaving the route and a
+// consumer's assignment (the NameServer drops a broker as soon as its connection closes; clients at their
+// next route poll).
 import test, { type ExecutionContext } from 'ava';
 import { startBolideProcess, type BolideProcess } from '../../../support/bolide-process.js';
 import {
@@ -193,4 +194,31 @@ test.serial("a dead broker's queues leave the route: the NameServer drops it whe
   const after = await sendSequentially(producer, topic, 6);
   t.deepEqual(after.failures, []);
   t.deepEqual(brokersOf(after.results), ['broker-a']);
+});
+
+test.serial("a push consumer drops a dead broker's queues and keeps consuming from the live one", async (t) => {
+  t.timeout(90_000);
+  const b6 = await secondBroker(t, 'broker-b6');
+  const topic = await twoBrokerTopic(['broker-a', 'broker-b6']);
+  const got = new Map<string, MessageExt>();
+  const consumer = new PushConsumer({
+    groupName: `cg-${topic}`, namesrvAddr: clusterA!.namesrvAddr, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+    logger: silentLogger, pollNameServerIntervalMs: 500, rebalanceIntervalMs: 500,
+  });
+  t.teardown(() => consumer.shutdown());
+  consumer.subscribe(topic, '*');
+  consumer.onMessage((messages) => { for (const m of messages) got.set(m.msgId, m); });
+  await consumer.start();
+  const assignedBrokers = () => [...new Set(consumer.assignedQueues().map((q) => q.brokerName))].sort();
+  t.true(await waitUntil(() => assignedBrokers().length === 2, 15_000), `assigned: ${assignedBrokers().join(',')}`);
+  const producer = await startProducer(t, { pollNameServerIntervalMs: 600_000 });
+  const before = await sendSequentially(producer, topic, 4);
+  t.deepEqual(brokersOf(before.results), ['broker-a', 'broker-b6']);
+  t.true(await waitUntil(() => got.size >= 4, 20_000), `${got.size} of 4 before the kill`);
+  await kill(b6);
+  t.true(await waitUntil(() => assignedBrokers().join(',') === 'broker-a', 15_000), `assigned: ${assignedBrokers().join(',')}`);
+  const after = await sendSequentially(producer, topic, 6);
+  t.deepEqual(after.failures, []);
+  t.true(await waitUntil(() => after.results.every((r) => got.has(r.msgId)), 20_000),
+    `${after.results.filter((r) => got.has(r.msgId)).length} of 6 after the kill`);
 });
