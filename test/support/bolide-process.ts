@@ -23,7 +23,10 @@ export interface BolideProcess {
   stop(): Promise<void>;
 }
 
-/** Starts NameServer + broker in one child process; `brokerArgs` are `--key=value` broker.conf keys. */
+/**
+ * Starts NameServer + broker in one child process; `brokerArgs` are `--key=value` broker.conf keys. With
+ * `--namesrvAddr=host:port` among them only a broker starts, registered to that NameServer.
+ */
 export async function startBolideProcess(brokerArgs: string[] = [], startTimeoutMs = 60_000): Promise<BolideProcess> {
   const started = Date.now();
   const workDir = await mkdtemp(path.join(tmpdir(), 'bolide-proc-'));

@@ -23,7 +23,8 @@ export const COMPAT_CLIENT_VERSIONS = ['4.9.8', '5.3.3'] as const;
 /** Scenarios of FeatureScenarios.java (one line per feature class). */
 export type FeatureScenarioName =
   | 'transaction-commit' | 'transaction-rollback' | 'transaction-check-commit' | 'transaction-crash' | 'transaction-checker'
-  | 'filter-table';
+  | 'filter-table'
+  | 'produce-compressed';
 
 export type ScenarioName =
   | FeatureScenarioName

@@ -4,7 +4,9 @@
 //
 //   node --import=tsx test/support/start-bolide.ts --storePathRootDir=/tmp/x [--key=value ...]
 //
-// `--key=value` arguments are broker.conf keys (validated by the broker config schema).
+// `--key=value` arguments are broker.conf keys (validated by the broker config schema). With
+// `--namesrvAddr=host:port` only the broker starts, registering to that NameServer (a second
+// broker of a cluster); the printed namesrvAddr is then that one.
 import { brokerConfigSchema, ignoredBrokerKeys, type BrokerConfig } from '../../ts/config/broker-config.js';
 import { loadConfig, parseOverrides } from '../../ts/config/conf-file.js';
 import { createLogger } from '../../ts/common/index.js';
@@ -17,13 +19,14 @@ async function main(): Promise<void> {
   // Only the keys given override this script's test-sized defaults (not the schema defaults).
   const given = new Set(parseOverrides(args).entries.map((entry) => entry.key));
   const config = Object.fromEntries(Object.entries(full).filter(([key]) => given.has(key))) as Partial<BrokerConfig>;
-  const namesrv = new NameServer({ logger: createLogger('namesrv', 'warn') });
-  const { port: namesrvPort } = await namesrv.start({ host: '127.0.0.1', port: 0 });
-  const namesrvAddr = `127.0.0.1:${namesrvPort}`;
+  const external = config.namesrvAddr !== undefined && config.namesrvAddr.length > 0 ? config.namesrvAddr : undefined;
+  const namesrv = external === undefined ? new NameServer({ logger: createLogger('namesrv', 'warn') }) : undefined;
+  const namesrvAddrs = external ?? [`127.0.0.1:${(await namesrv!.start({ host: '127.0.0.1', port: 0 })).port}`];
+  const namesrvAddr = namesrvAddrs.join(';');
   const server = await BrokerServer.start({
     listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', listenPort: 0,
     mappedFileSizeCommitLog: 64 * 1024 * 1024, maxHashSlotNum: 50_000, maxIndexNum: 200_000, gatewayPort: 0,
-    ...config, namesrvAddr: [namesrvAddr], logger: createLogger('broker', 'warn'),
+    ...config, namesrvAddr: namesrvAddrs, logger: createLogger('broker', 'warn'),
   });
   const broker = server.broker;
   process.stdout.write(`${JSON.stringify({
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await server.shutdown();
-    await namesrv.stop();
+    await namesrv?.stop();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

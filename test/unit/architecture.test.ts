@@ -7,7 +7,7 @@
 //   ts/broker: protocol, common, remoting, store, config (never namesrv: they talk over the wire).
 //   ts/gateway: broker (and what it builds on), protocol, common, config; the broker never imports it.
 //   ts/sdk: protocol, common, remoting only (never broker, namesrv, store: it ships to users),
-//   plus the few builtins it needs.
+//   plus the few builtins it needs and its two pure-JS decompressors (fzstd, lz4js).
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -21,7 +21,10 @@ function sources(dir: string): string[] {
   if (!existsSync(join(root, dir))) return out;
   for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...sources(path));
+    // ts/sdk/dist and node_modules hold the SDK package's build output, not sources.
+    if (entry.isDirectory()) {
+      if (entry.name !== 'dist' && entry.name !== 'node_modules') out.push(...sources(path));
+    }
     else if (entry.name.endsWith('.ts')) out.push(path);
   }
   return out;
@@ -59,7 +62,7 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
   },
   'ts/sdk': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/filter', 'ts/sdk'],
-    builtins: ['node:zlib', 'node:os', 'node:crypto', 'node:fs/promises', 'node:path'],
+    builtins: ['node:zlib', 'node:os', 'node:crypto', 'node:fs/promises', 'node:path', 'fzstd', 'lz4js'],
   },
 };
 

@@ -128,3 +128,19 @@ export function toMQError(error: unknown, address: string | undefined): MQError 
   }
   return new MQClientError(message, { cause: error });
 }
+
+/**
+ * A received message body could not be decompressed: its sysFlag names a codec this client does
+ * not know (`codec` is then e.g. `unknown(0x400)`), or the bytes are not valid for the codec.
+ */
+export class MessageDecodeError extends MQError {
+  declare readonly code: 'MESSAGE_DECODE';
+  readonly retriable = false;
+  /** The codec named by the message's sysFlag: `zlib`, `lz4`, `zstd` or `unknown(0x...)`. */
+  readonly codec: string;
+
+  constructor(codec: string, message: string, options?: MQErrorOptions) {
+    super('MESSAGE_DECODE', message, options);
+    this.codec = codec;
+  }
+}

@@ -3,7 +3,7 @@
  * (TCP, name servers + brokers), usable against Apache RocketMQ 4.9/5.x and Bolide.
  *
  * ```ts
- * import { Producer, PushConsumer } from 'bolide/sdk';
+ * import { Producer, PushConsumer } from 'bolide-client';
  *
  * const producer = new Producer({ groupName: 'pg', namesrvAddr: '127.0.0.1:9876' });
  * await producer.start();
@@ -88,11 +88,11 @@ export type { AllocateStrategy } from './allocate.js';
  * Errors: every error the SDK raises is an `MQError` with a stable `code`, `retriable` and
  * `cause`. Branch on `error.code`:
  * `CLIENT_ERROR`, `MESSAGE_INVALID`, `BROKER_ERROR` (with `responseCode`), `NO_ROUTE`,
- * `TIMEOUT`, `NETWORK`, `CLIENT_STATE`.
+ * `TIMEOUT`, `NETWORK`, `CLIENT_STATE`, `MESSAGE_DECODE` (a body in an unknown codec).
  */
 export {
   MQError, MQClientError, InvalidMessageError, MQBrokerError, NoRouteError, TimeoutError, NetworkError,
-  ClientStateError,
+  ClientStateError, MessageDecodeError,
 } from './errors.js';
 
 // ------------------------------------------------------------------ latency fault tolerance

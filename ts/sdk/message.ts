@@ -1,8 +1,8 @@
 // Message shapes of the public API: what an application sends (Message), what it receives
 // (MessageExt), where messages live (MessageQueue) and what a send returns (SendResult).
 
-import { inflateSync } from 'node:zlib';
-import { MessageProperty, MessageSysFlag, type StoredMessage } from '../protocol/index.js';
+import { MessageProperty, type StoredMessage } from '../protocol/index.js';
+import { decompressBody } from './compression.js';
 
 /** A message to send. */
 export interface Message {
@@ -100,19 +100,12 @@ export function bodyBuffer(body: Buffer | Uint8Array | string): Buffer {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-/** Compression bits of a message sysFlag. */
-const COMPRESSION_MASK = 0x700;
-
 /**
  * Turns a stored record from a pull/query/view body into a MessageExt: decompresses the body
- * (zlib; LZ4/ZSTD are refused), adds MIN/MAX offsets when given, picks the visible msgId.
+ * (zlib, LZ4 or ZSTD; MessageDecodeError for anything else), adds MIN/MAX offsets when given, picks the visible msgId.
  */
 export function toMessageExt(stored: StoredMessage, brokerName: string): MessageExt {
-  let body = stored.body;
-  if ((stored.sysFlag & MessageSysFlag.COMPRESSED) !== 0) {
-    const type = stored.sysFlag & COMPRESSION_MASK;
-    if (type === 0 || type === MessageSysFlag.COMPRESSION_ZLIB) body = inflateSync(body);
-  }
+  const body = decompressBody(stored.sysFlag, stored.body);
   const properties = stored.properties;
   const keys = properties[MessageProperty.KEYS];
   return {

@@ -22,6 +22,8 @@ final class FeatureScenarios {
         NAMES.addAll(TransactionScenarios.NAMES);
         OPTIONS.putAll(TransactionScenarios.OPTIONS);
         FilterScenarios.register(NAMES, OPTIONS);
+        NAMES.addAll(CompressionScenarios.NAMES);
+        OPTIONS.putAll(CompressionScenarios.OPTIONS);
     }
 
     private FeatureScenarios() {
@@ -36,6 +38,8 @@ final class FeatureScenarios {
             case FilterScenarios.FILTER_TABLE:
                 FilterScenarios.filterTable(s);
                 return true;
+            case "produce-compressed":
+                return CompressionScenarios.run(scenario, s);
             default:
                 return false;
         }
