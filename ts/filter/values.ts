@@ -7,6 +7,8 @@
 // and RocketMQ treats an evaluation error as "no match". Mismatched types without a
 // conversion compare as "less than" (-1), which is what Java does.
 
+import { BolideError } from '../common/errors.js';
+
 /** An Integer, Long or Double literal (or the negation of one). */
 export type JavaNumber =
   | { readonly kind: 'int'; readonly value: number }
@@ -16,8 +18,14 @@ export type JavaNumber =
 /** A value during evaluation: null is SQL NULL (a missing property). */
 export type FilterValue = null | string | boolean | JavaNumber;
 
-/** Thrown while evaluating (a conversion failed); callers turn it into "no match". */
-export class FilterEvaluationError extends Error {}
+/** Thrown while evaluating (a conversion failed); SqlFilter.matches turns it into "no match". */
+export class FilterEvaluationError extends BolideError {
+  declare readonly code: 'FILTER_EVALUATION_FAILED';
+
+  constructor(message: string) {
+    super('FILTER_EVALUATION_FAILED', message);
+  }
+}
 
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;

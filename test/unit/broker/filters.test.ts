@@ -31,7 +31,7 @@ interface PullAllResult {
 
 /** Pulls queue 0 from offset 0 to the end, following nextBeginOffset like a client. */
 async function pullAll(cluster: TestCluster, topic: string, subscription: string, expressionType: string,
-  extra: { group?: string; sysFlag?: number; subVersion?: number } = {}): Promise<PullAllResult> {
+  extra: { group?: string; sysFlag?: number; subVersion?: number; maxMsgNums?: number } = {}): Promise<PullAllResult> {
   const bodies: string[] = [];
   let offset = 0;
   for (let pulls = 1; pulls < 1000; pulls += 1) {
@@ -75,6 +75,14 @@ for (const group of FILTER_CASE_GROUPS) {
     }
   });
 }
+
+test('SQL92 pulls of one message at a time deliver the same selection, in order, each message once', async (t) => {
+  const cluster = await tableCluster(t);
+  for (const c of FILTER_CASE_GROUPS.flatMap((g) => g.cases).filter((x) => x.type === 'SQL92' && Array.isArray(x.expect))) {
+    const one = await pullAll(cluster, TABLE_TOPIC, c.expression, 'SQL92', { maxMsgNums: 1 });
+    t.deepEqual(one.bodies.map(Number), c.expect, c.id);
+  }
+});
 
 test('SQL92 pulls fail with SYSTEM_ERROR when enablePropertyFilter is off (the default), TAG pulls work', async (t) => {
   const cluster = await startCluster(t);
