@@ -37,6 +37,9 @@ import { createSendService, sendProcessor, type SendService } from './send-proce
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 import { TransactionCheckService } from './transaction/transaction-check-service.js';
+import { ScheduleMessageService } from './schedule/schedule-message-service.js';
+import { delayLevelsOf } from './schedule/send-hooks.js';
+import { sendBackProcessor } from './schedule/send-back-processor.js';
 import { endTransactionProcessor } from './transaction/end-transaction-processor.js';
 import { TransactionalMessageService } from './transaction/transactional-message-service.js';
 
@@ -81,6 +84,7 @@ export class BrokerController {
   #startedAt = 0;
   #transactions: TransactionalMessageService | undefined;
   #transactionCheck: TransactionCheckService | undefined;
+  #schedule: ScheduleMessageService | undefined;
   readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
@@ -162,11 +166,13 @@ export class BrokerController {
       this.#transactions = new TransactionalMessageService(context);
       this.#transactions.ensureTopics();
       this.#transactionCheck = new TransactionCheckService(this.#transactions);
+      this.#schedule = new ScheduleMessageService(context, delayLevelsOf(context), join(this.options.storePathRootDir, 'config'));
       await this.#listen(this.#handlers(context, pull, send));
       this.#store.setStoreHost(this.options.brokerIP1, this.#port);
       this.#startedAt = Date.now();
       this.#startTimers();
       this.#transactionCheck.start();
+      this.#schedule.start();
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
       await this.#registrar.start();
@@ -234,6 +240,7 @@ export class BrokerController {
       ...adminStatsProcessors(context),
       ...adminGroupProcessors(context),
       ...(this.#transactions === undefined ? [] : endTransactionProcessor(this.#transactions)),
+      ...sendBackProcessor(context),
     ];
   }
 
@@ -303,6 +310,7 @@ export class BrokerController {
       this.#logger.warn('name server unregistration failed', { error: errorMessage(error) }));
     for (const timer of this.#timers) clearInterval(timer);
     this.#transactionCheck?.stop();
+    this.#schedule?.stop();
     this.#timers = [];
     if (this.#pull !== undefined) {
       this.#pull.hold.close();

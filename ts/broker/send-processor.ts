@@ -12,12 +12,13 @@ import { Perm, RequestCode, ResponseCode } from '../protocol/codes.js';
 import { makeResponse, type RemotingCommand } from '../protocol/command.js';
 import { encodeHeader } from '../protocol/header-schema.js';
 import { SendMessageResponseHeader, type SendMessageRequestHeader } from '../protocol/headers.js';
-import { decodeProperties, encodeProperties, MessageProperty } from '../protocol/properties.js';
+import { decodeProperties, encodeProperties, MessageProperty, type MessageProperties } from '../protocol/properties.js';
 import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
 import { SendDeduplicator, type StoredSend } from './send-dedup.js';
+import { routeRetrySend, scheduleIfDelayed } from './schedule/send-hooks.js';
 import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
@@ -82,16 +83,16 @@ function checkTopic(context: BrokerContext, request: RemotingCommand, header: Se
 }
 
 /**
- * Where a send to a retry topic is stored. RocketMQ moves a `%RETRY%` message whose
- * reconsumeTimes exceeds the group's limit to `%DLQ%<group>`; that move is part of the
- * retry/DLQ work (issue 5). Until then every message is stored where it was sent.
+ * Where a send to a retry topic is stored: past the group's retry limit, in its DLQ
+ * (schedule/send-hooks.ts). Every other message is stored where it was sent.
  */
 export function routeRetryMessage(
-  _context: BrokerContext,
-  _header: SendMessageRequestHeader,
+  context: BrokerContext,
+  header: SendMessageRequestHeader,
   message: AppendMessage,
+  properties: MessageProperties = {},
 ): AppendMessage {
-  return message;
+  return routeRetrySend(context, header, message, properties);
 }
 
 /** The response to a failed append or flush: store errors map to RocketMQ's put-status codes. */
@@ -141,8 +142,11 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     if (problem !== null) return problem;
     const decoded = decodeProperties(propertiesText);
     const uniq = decoded[MessageProperty.UNIQ_KEY];
-    const message = halfMessageIfPrepared(header, decoded,
-      routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag }));
+    const routed = routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag }, decoded);
+    const half = halfMessageIfPrepared(header, decoded, routed);
+    // A prepared message keeps its DELAY until it is committed; any other delayed send waits
+    // in SCHEDULE_TOPIC_XXXX.
+    const message = half !== routed ? half : scheduleIfDelayed(context, decoded, routed);
     return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq], wait: decoded[MessageProperty.WAIT] !== 'false' };
   }
   const messages: AppendMessage[] = [];
@@ -155,7 +159,7 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     if (problem !== null) return problem;
     const uniq = entry.properties[MessageProperty.UNIQ_KEY];
     if (uniq !== undefined) uniqKeys.push(uniq);
-    messages.push(routeRetryMessage(context, header, { ...base, body: entry.body, properties, flag: entry.flag }));
+    messages.push(routeRetryMessage(context, header, { ...base, body: entry.body, properties, flag: entry.flag }, entry.properties));
   }
   if (messages.length === 0) return 'the batch is empty';
   return { messages, uniqKeys, wait: decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false' };

@@ -187,6 +187,16 @@ export class TopicConfigManager {
     return config;
   }
 
+  /** The dead-letter topic of a group (1 queue, read + write as in RocketMQ 5), created on first use. */
+  createDeadLetterTopic(group: string): TopicConfig {
+    const topic = DLQ_GROUP_TOPIC_PREFIX + group;
+    const existing = this.#table.get(topic);
+    if (existing !== undefined) return existing;
+    const config = newTopicConfig(topic, 1);
+    this.put(config);
+    return config;
+  }
+
   persist(): void {
     const topicConfigTable: Record<string, unknown> = {};
     for (const [name, config] of this.#table) topicConfigTable[name] = topicConfigToJson(config);

@@ -29,6 +29,11 @@ function target(): BrokerUnderTest['kind'] {
   throw new Error(`BOLIDE_SDK_TARGET must be apache, bolide or external, not ${JSON.stringify(value)}`);
 }
 
+/** Whether the target delivers RocketMQ 5 timer messages (TIMER_DELIVER_MS): Bolide does not yet. */
+export function timersSupported(): boolean {
+  return target() !== 'bolide';
+}
+
 /** Reason to skip the suite at registration time (Apache target without java/mvn, not CI). */
 export function brokerSkipReason(): string | null {
   return target() === 'apache' ? javaSkipReason() : null;

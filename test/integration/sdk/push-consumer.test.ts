@@ -8,7 +8,7 @@ import {
   ConsumeStatus, Producer, PushConsumer, hashSelector, type MessageExt, type PushConsumerOptions,
 } from '../../../ts/sdk/index.js';
 import {
-  brokerSkipReason, createTopic, startBrokerUnderTest, testLogger, uniqueName, waitUntil, type BrokerUnderTest,
+  brokerSkipReason, timersSupported, createTopic, startBrokerUnderTest, testLogger, uniqueName, waitUntil, type BrokerUnderTest,
 } from './broker-under-test.js';
 
 const skip = brokerSkipReason();
@@ -246,7 +246,7 @@ btest('graceful shutdown waits for running handlers and commits their offsets', 
   t.is(finished + again.length, 5);
 });
 
-btest('delayed messages: delay level 1 and a deliver time arrive no earlier than asked', async (t) => {
+btest('delayed messages: delay level 1 arrives no earlier than asked, after a plain send', async (t) => {
   const topic = uniqueName('delay');
   const group = uniqueName('dlg');
   await createTopic(broker!.namesrvAddr, topic, 2);
@@ -257,12 +257,27 @@ btest('delayed messages: delay level 1 and a deliver time arrive no earlier than
   await c.start();
   const sentAt = Date.now();
   await producer.send({ topic, body: 'level1', delayTimeLevel: 1 });
-  await producer.send({ topic, body: 'timer', deliverTimeMs: sentAt + 1500 });
   await producer.send({ topic, body: 'now' });
-  t.true(await waitUntil(() => arrived.size === 3, 20_000), [...arrived.keys()].join(','));
+  t.true(await waitUntil(() => arrived.size === 2, 20_000), [...arrived.keys()].join(','));
   t.true(arrived.get('level1')! - sentAt >= 900, `level 1 after ${arrived.get('level1')! - sentAt} ms`);
-  t.true(arrived.get('timer')! - sentAt >= 1200, `timer after ${arrived.get('timer')! - sentAt} ms`);
   t.true(arrived.get('now')! <= arrived.get('level1')!);
+});
+
+// RocketMQ 5's arbitrary delivery time (TIMER_DELIVER_MS). Bolide has no timer wheel yet
+// (issue 5): against Bolide this test is registered as skipped, visibly, not passed.
+(timersSupported() ? btest : test.serial.skip)('a deliver time (RocketMQ 5 timer) arrives no earlier than asked', async (t) => {
+  const topic = uniqueName('timer');
+  const group = uniqueName('tmg');
+  await createTopic(broker!.namesrvAddr, topic, 2);
+  const arrived = new Map<string, number>();
+  const c = consumer({ groupName: group });
+  c.subscribe(topic, '*');
+  c.onMessage((messages) => { for (const m of messages) arrived.set(m.body.toString(), Date.now()); });
+  await c.start();
+  const sentAt = Date.now();
+  await producer.send({ topic, body: 'timer', deliverTimeMs: sentAt + 1500 });
+  t.true(await waitUntil(() => arrived.size === 1, 20_000), [...arrived.keys()].join(','));
+  t.true(arrived.get('timer')! - sentAt >= 1200, `timer after ${arrived.get('timer')! - sentAt} ms`);
 });
 
 btest('CONSUME_FROM_TIMESTAMP (strict) starts at the first message stored after the timestamp', async (t) => {
