@@ -22,10 +22,16 @@ export interface BolideProcess {
   stop(): Promise<void>;
 }
 
-/** Starts NameServer + broker in one child process; `brokerArgs` are `--key=value` broker.conf keys. */
-export async function startBolideProcess(brokerArgs: string[] = [], startTimeoutMs = 60_000): Promise<BolideProcess> {
+/**
+ * Starts NameServer + broker in one child process; `brokerArgs` are `--key=value` broker.conf keys.
+ * `prepare` runs before the start with the (empty) storePathRootDir, e.g. to write config files.
+ */
+export async function startBolideProcess(
+  brokerArgs: string[] = [], startTimeoutMs = 60_000, prepare?: (storeDir: string) => Promise<void>,
+): Promise<BolideProcess> {
   const started = Date.now();
   const workDir = await mkdtemp(path.join(tmpdir(), 'bolide-proc-'));
+  if (prepare !== undefined) await prepare(path.join(workDir, 'store'));
   const log = createWriteStream(path.join(workDir, 'bolide.log'));
   const child: ChildProcess = spawn(process.execPath, [
     '--import=tsx', path.join(repoRoot, 'test/support/start-bolide.ts'),
