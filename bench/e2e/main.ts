@@ -11,6 +11,7 @@
 // 3. Broker memory (/proc/<pid>/status) sampled under that load.
 // 4. Bolide start-up: empty store, a multi-GiB store after a clean shutdown, and after SIGKILL mid-write.
 // Sizes: see bench/README.md (BENCH_* environment variables).
+import { BROKER_NODE_FLAGS } from '../../ts/cli/node-flags.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -360,7 +361,7 @@ async function startBolide(storeDir: string, args: string[], logName: string): P
   const log = createWriteStream(path.join(root, `${logName}.log`));
   const started = performance.now();
   const child = spawn(process.execPath, [
-    '--import=tsx', path.join(repoRoot, 'test/support/start-bolide.ts'),
+    ...BROKER_NODE_FLAGS, '--import=tsx', path.join(repoRoot, 'test/support/start-bolide.ts'),
     `--storePathRootDir=${storeDir}`, `--listenPort=${port}`, ...args,
   ], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
   liveChildren.add(child);

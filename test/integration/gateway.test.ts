@@ -48,6 +48,10 @@ test('HTTP-produced messages reach an SDK push consumer with tags, keys and prop
     t.is(m.body.toString(), `http-${seq}`);
     t.deepEqual(m.keys, [`k${seq}`]);
   }
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const out = Number(metrics.match(new RegExp(`^bolide_topic_messages_out_total\\{[^}]*topic="${topic}"\\} (\\d+)$`, 'm'))?.[1]);
+  t.true(out >= 15, `messages out ${out}`);
+  t.regex(metrics, /^bolide_pull_latency_seconds_count\{[^}]*\} [1-9]/m);
 });
 
 test('SDK-produced messages are listed by the HTTP admin API and counted in /metrics', async (t) => {

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BROKER_NODE_FLAGS } from '../../ts/cli/node-flags.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,7 +35,7 @@ export async function startBolideProcess(
   if (prepare !== undefined) await prepare(path.join(workDir, 'store'));
   const log = createWriteStream(path.join(workDir, 'bolide.log'));
   const child: ChildProcess = spawn(process.execPath, [
-    '--import=tsx', path.join(repoRoot, 'test/support/start-bolide.ts'),
+    ...BROKER_NODE_FLAGS, '--import=tsx', path.join(repoRoot, 'test/support/start-bolide.ts'),
     `--storePathRootDir=${path.join(workDir, 'store')}`, ...brokerArgs,
   ], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr?.pipe(log);

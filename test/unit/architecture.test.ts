@@ -40,7 +40,8 @@ function target(file: string, specifier: string): string {
 
 const rules: Record<string, { modules: string[]; builtins: string[] }> = {
   'ts/common': { modules: ['ts/common'], builtins: [] },
-  'ts/protocol': { modules: ['ts/common', 'ts/protocol'], builtins: [] },
+  // flatbuffers: the runtime of the generated WebSocket frame code (pure, no I/O).
+  'ts/protocol': { modules: ['ts/common', 'ts/protocol'], builtins: ['flatbuffers'] },
   'ts/remoting': { modules: ['ts/common', 'ts/protocol', 'ts/remoting'], builtins: ['node:net'] },
   'ts/namesrv': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/namesrv'],

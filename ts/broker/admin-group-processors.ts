@@ -69,6 +69,7 @@ function deleteTopic(context: BrokerContext): RequestHandler {
     context.offsets.removeTopic(topic);
     try {
       context.store.deleteTopic(topic);
+      context.stats.traffic.removeTopic(topic);
     } catch (error) {
       context.logger.warn('deleting the topic\'s consume queues failed', { topic, error: errorMessage(error) });
     }

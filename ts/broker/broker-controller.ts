@@ -35,6 +35,9 @@ import { RebalanceLockManager } from './rebalance-lock-manager.js';
 import { createSendService, sendProcessor, type SendService } from './send-processor.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
+import { TransactionCheckService } from './transaction/transaction-check-service.js';
+import { endTransactionProcessor } from './transaction/end-transaction-processor.js';
+import { TransactionalMessageService } from './transaction/transactional-message-service.js';
 
 /** How long shutdown waits for answers to parked pulls to reach the kernel. */
 const SHUTDOWN_DRAIN_MS = 1000;
@@ -75,6 +78,8 @@ export class BrokerController {
   #processorContext: BrokerContext | undefined;
   #sendService: SendService | undefined;
   #startedAt = 0;
+  #transactions: TransactionalMessageService | undefined;
+  #transactionCheck: TransactionCheckService | undefined;
   readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
@@ -114,6 +119,12 @@ export class BrokerController {
     return this.#store;
   }
 
+  /** The transaction checker (tests run passes by hand). @throws BrokerError BROKER_STATE before start. */
+  get transactionCheck(): TransactionCheckService {
+    if (this.#transactionCheck === undefined) throw new BrokerError('BROKER_STATE', 'the broker is not started');
+    return this.#transactionCheck;
+  }
+
   /** Calls `listener` whenever a client connection closes (monitoring and tests). */
   onConnectionClosed(listener: (info: ConnectionClosedInfo) => void): () => void {
     this.#closeListeners.add(listener);
@@ -147,10 +158,14 @@ export class BrokerController {
       const send = createSendService(context);
       this.#processorContext = context;
       this.#sendService = send;
+      this.#transactions = new TransactionalMessageService(context);
+      this.#transactions.ensureTopics();
+      this.#transactionCheck = new TransactionCheckService(this.#transactions);
       await this.#listen(this.#handlers(context, pull, send));
       this.#store.setStoreHost(this.options.brokerIP1, this.#port);
       this.#startedAt = Date.now();
       this.#startTimers();
+      this.#transactionCheck.start();
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
       await this.#registrar.start();
@@ -216,6 +231,7 @@ export class BrokerController {
       ...adminProcessors(context),
       ...adminStatsProcessors(context),
       ...adminGroupProcessors(context),
+      ...(this.#transactions === undefined ? [] : endTransactionProcessor(this.#transactions)),
     ];
   }
 
@@ -284,6 +300,7 @@ export class BrokerController {
     await this.#registrar?.stop().catch((error: unknown) =>
       this.#logger.warn('name server unregistration failed', { error: errorMessage(error) }));
     for (const timer of this.#timers) clearInterval(timer);
+    this.#transactionCheck?.stop();
     this.#timers = [];
     if (this.#pull !== undefined) {
       this.#pull.hold.close();

@@ -5,6 +5,8 @@
 // at the first sample after local midnight.
 
 /** How often counters are sampled. */
+import { TrafficStats } from './traffic-stats.js';
+
 export const SAMPLE_INTERVAL_MS = 5_000;
 const SAMPLES_KEPT = (10 * 60_000) / SAMPLE_INTERVAL_MS + 1;
 
@@ -24,6 +26,8 @@ function startOfDay(ms: number): number {
 
 export class BrokerStats {
   readonly bootTimestamp: number;
+  /** Per-topic traffic and latency histograms (/metrics). */
+  readonly traffic = new TrafficStats();
   #put = 0;
   #get = 0;
   readonly #groupGets = new Map<string, number>();

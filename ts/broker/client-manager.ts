@@ -221,6 +221,15 @@ export class ClientManager {
     return [...new Set([...info.channels.values()].map((channel) => channel.clientId))].sort();
   }
 
+  /**
+   * A live channel of a producer group, picked at random so checks spread over the group
+   * (RocketMQ ProducerManager.getAvailableChannel); undefined when the group has none.
+   */
+  producerChannel(group: string): ClientChannel | undefined {
+    const live = [...(this.#producers.get(group)?.values() ?? [])].filter((channel) => !channel.connection.closed);
+    return live[Math.floor(Math.random() * live.length)];
+  }
+
   producerGroups(): string[] {
     return [...this.#producers.keys()];
   }

@@ -77,7 +77,9 @@ export class PullMessageProcessor {
   /** The handler for codes 11 and 361. */
   handler(): RequestHandler {
     return (request, requestContext) => {
+      const started = performance.now();
       const outcome = this.#process(request, requestContext, true);
+      if (outcome === 'replied') this.#context.stats.traffic.pullLatency.observe(performance.now() - started);
       return typeof outcome === 'object' ? outcome : undefined;
     };
   }
@@ -128,6 +130,7 @@ export class PullMessageProcessor {
     });
     if (code !== ResponseCode.SUCCESS) return response;
     context.stats.onGet(header.consumerGroup, header.topic, header.queueId, result.messageCount, result.nextBeginOffset);
+    context.stats.traffic.onTopicGet(header.topic, result.messageCount, result.totalBytes);
     this.#writeFound(requestContext, response, result);
     return 'replied';
   }

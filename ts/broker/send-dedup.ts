@@ -6,7 +6,10 @@
 // (topic, UNIQ_KEY) of every client send for `sendDedupWindowSeconds`:
 //  - in memory, in arrival order, at most `sendDedupMaxKeys` keys. When the bound is reached the
 //    oldest keys leave early (the effective window shrinks to maxKeys / send rate): memory stays
-//    bounded whatever the rate.
+//    bounded whatever the rate. A key is kept as a 53-bit hash of (topic, UNIQ_KEY) with the
+//    record's position, no strings: UNIQ_KEYs decoded from a request are slices of its header
+//    text, and keeping them would keep every request's header alive (measured: ~1.2 KB per
+//    key). A hash hit is confirmed against the stored record before a send is called a duplicate.
 //  - after a restart the memory is empty, so for one window after start a miss is looked up in the
 //    IndexFile (which indexes topic#UNIQ_KEY) for sends stored before the start: a retry that
 //    reaches a restarted broker is still answered with the stored copy. (Needs messageIndexEnable.)
@@ -37,10 +40,21 @@ export interface StoredSend {
   endOffset: number;
 }
 
+/** What `remember` is given per message. */
+export interface RememberedSend {
+  physicalOffset: number;
+  queueId: number;
+  queueOffset: number;
+  endOffset: number;
+}
+
 interface Entry {
-  key: string;
+  key: number;
   storedAt: number;
-  send: StoredSend;
+  physicalOffset: number;
+  queueId: number;
+  queueOffset: number;
+  endOffset: number;
 }
 
 export interface SendDedupStats {
@@ -52,8 +66,20 @@ export interface SendDedupStats {
   indexHits: number;
 }
 
-function dedupKey(topic: string, uniqKey: string): string {
-  return `${topic}\u0000${uniqKey}`;
+/** cyrb53: a fast 53-bit string hash (collisions are resolved by checking the record). */
+function dedupKey(topic: string, uniqKey: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  const mix = (code: number): void => {
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  };
+  for (let i = 0; i < topic.length; i += 1) mix(topic.charCodeAt(i));
+  mix(0);
+  for (let i = 0; i < uniqKey.length; i += 1) mix(uniqKey.charCodeAt(i));
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /** Whether sends to this topic take part (retry and DLQ topics do not, see the header comment). */
@@ -64,13 +90,25 @@ export function isDeduplicatedTopic(topic: string): boolean {
 /** The store calls the post-restart lookup needs. */
 export type DedupIndex = Pick<MessageStore, 'queryByKey' | 'messageAt' | 'commitLogMaxOffset'>;
 
+/** The stored record at `physicalOffset` if it is (topic, UNIQ_KEY); undefined otherwise. */
+function storedCopy(store: DedupIndex, physicalOffset: number, topic: string, uniqKey: string): StoredSend | undefined {
+  let record;
+  try {
+    record = decodeStoredMessage(store.messageAt(physicalOffset)).message;
+  } catch {
+    return undefined; // removed by retention meanwhile, or not a record: not a match
+  }
+  if (record.topic !== topic || record.properties[MessageProperty.UNIQ_KEY] !== uniqKey) return undefined;
+  return { msgId: record.msgId, queueId: record.queueId, queueOffset: record.queueOffset, endOffset: physicalOffset + record.storeSize };
+}
+
 export class SendDeduplicator {
   readonly #options: SendDedupOptions;
   readonly #store: DedupIndex;
   readonly #startedAt: number;
   // An empty store at start has nothing stored before it: no index lookups at all.
   readonly #storedBeforeStart: boolean;
-  readonly #byKey = new Map<string, Entry>();
+  readonly #byKey = new Map<number, Entry>();
   // Arrival order for expiry: a queue with a moving head (compacted now and then).
   #order: Entry[] = [];
   #head = 0;
@@ -98,7 +136,10 @@ export class SendDeduplicator {
     this.#expire(now);
     const found: StoredSend[] = [];
     for (const uniqKey of uniqKeys) {
-      const send = this.#byKey.get(dedupKey(topic, uniqKey))?.send ?? this.#lookupBeforeStart(topic, uniqKey, now);
+      const entry = this.#byKey.get(dedupKey(topic, uniqKey));
+      const send = entry !== undefined
+        ? storedCopy(this.#store, entry.physicalOffset, topic, uniqKey)
+        : this.#lookupBeforeStart(topic, uniqKey, now);
       if (send === undefined) return null;
       found.push(send);
     }
@@ -107,12 +148,15 @@ export class SendDeduplicator {
   }
 
   /** Records the stored copies of a client send (one per UNIQ_KEY, same order). */
-  remember(topic: string, uniqKeys: readonly string[], sends: readonly StoredSend[], now = Date.now()): void {
+  remember(topic: string, uniqKeys: readonly string[], sends: readonly RememberedSend[], now = Date.now()): void {
     if (!this.#options.enabled || !isDeduplicatedTopic(topic)) return;
     const count = Math.min(uniqKeys.length, sends.length);
     for (let i = 0; i < count; i++) {
       const key = dedupKey(topic, uniqKeys[i] as string);
-      const entry: Entry = { key, storedAt: now, send: sends[i] as StoredSend };
+      const send = sends[i] as RememberedSend;
+      const entry: Entry = {
+        key, storedAt: now, physicalOffset: send.physicalOffset, queueId: send.queueId, queueOffset: send.queueOffset, endOffset: send.endOffset,
+      };
       this.#byKey.set(key, entry);
       this.#order.push(entry);
     }
@@ -158,21 +202,10 @@ export class SendDeduplicator {
       return undefined; // index off or unreadable: behave as if unknown (store the send)
     }
     for (const physicalOffset of offsets) {
-      let record;
-      try {
-        record = decodeStoredMessage(this.#store.messageAt(physicalOffset)).message;
-      } catch {
-        continue; // removed by retention meanwhile, or not a record: not a match
-      }
-      if (record.topic !== topic || record.storeTimestamp < begin) continue;
-      if (record.properties[MessageProperty.UNIQ_KEY] !== uniqKey) continue;
+      const send = storedCopy(this.#store, physicalOffset, topic, uniqKey);
+      if (send === undefined) continue;
       this.#indexHits += 1;
-      return {
-        msgId: record.msgId,
-        queueId: record.queueId,
-        queueOffset: record.queueOffset,
-        endOffset: physicalOffset + record.storeSize,
-      };
+      return send;
     }
     return undefined;
   }

@@ -22,6 +22,7 @@ import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
 import type { TopicConfig } from '../protocol/namesrv-bodies.js';
+import { halfMessageIfPrepared, transactionSendProblem } from './transaction/send-hook.js';
 
 /** Properties strings are stored with a 2-byte length (RocketMQ: Short.MAX_VALUE). */
 export const PROPERTIES_BYTES_MAX = 32_767;
@@ -127,7 +128,7 @@ function sizeProblem(context: BrokerContext, body: Buffer, properties: Buffer): 
 
 /** Builds the records of a request (one, or one per batch entry). Returns a remark on bad input. */
 function buildMessages(context: BrokerContext, request: RemotingCommand, header: SendMessageRequestHeader,
-  target: SendTarget, born: { host: string; port: number }): { messages: AppendMessage[]; uniqKeys: string[] } | string {
+  target: SendTarget, born: { host: string; port: number }): { messages: AppendMessage[]; uniqKeys: string[]; wait: boolean } | string {
   const base = {
     topic: target.topic.topicName, queueId: target.queueId, sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp,
     bornHost: born.host, bornPort: born.port, reconsumeTimes: header.reconsumeTimes ?? 0,
@@ -138,9 +139,11 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     const properties = Buffer.from(propertiesText, 'utf8');
     const problem = sizeProblem(context, body, properties);
     if (problem !== null) return problem;
-    const uniq = decodeProperties(propertiesText)[MessageProperty.UNIQ_KEY];
-    const message = routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag });
-    return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq] };
+    const decoded = decodeProperties(propertiesText);
+    const uniq = decoded[MessageProperty.UNIQ_KEY];
+    const message = halfMessageIfPrepared(header, decoded,
+      routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag }));
+    return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq], wait: decoded[MessageProperty.WAIT] !== 'false' };
   }
   const messages: AppendMessage[] = [];
   const uniqKeys: string[] = [];
@@ -155,7 +158,7 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     messages.push(routeRetryMessage(context, header, { ...base, body: entry.body, properties, flag: entry.flag }));
   }
   if (messages.length === 0) return 'the batch is empty';
-  return { messages, uniqKeys };
+  return { messages, uniqKeys, wait: decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false' };
 }
 
 function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<StoredSend, 'msgId' | 'queueOffset'>>,
@@ -172,33 +175,53 @@ function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<S
   return makeResponse(request, code, { extFields });
 }
 
+/** A response now, or later when it must wait for the group commit. */
+type MaybeAsync<T> = T | Promise<T>;
+
 /** Replies (after the same flush wait as the original would) with what a repeated send stored first. */
-async function duplicateResponse(context: BrokerContext, request: RemotingCommand, stored: StoredSend[],
-  uniqKeys: string[], wait: boolean): Promise<RemotingCommand> {
+function duplicateResponse(context: BrokerContext, request: RemotingCommand, stored: StoredSend[],
+  uniqKeys: string[], wait: boolean): MaybeAsync<RemotingCommand> {
   const first = stored[0] as StoredSend;
   const endOffset = Math.max(...stored.map((s) => s.endOffset));
   return flushedResponse(context, request, endOffset, wait, () => successResponse(request, stored, first.queueId, uniqKeys));
 }
 
-/** With SYNC_FLUSH (and WAIT not false) the reply waits until `endOffset` is durable. */
-async function flushedResponse(context: BrokerContext, request: RemotingCommand, endOffset: number, wait: boolean,
-  success: (code?: number) => RemotingCommand): Promise<RemotingCommand> {
-  if (context.store.flushDiskType === 'SYNC_FLUSH' && wait) {
-    try {
-      await context.store.waitFlushed(endOffset);
-    } catch (error) {
-      if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') return success(ResponseCode.FLUSH_DISK_TIMEOUT);
-      return storeErrorResponse(request, error, context);
-    }
-  }
-  return success();
+/**
+ * With SYNC_FLUSH (and WAIT not false) the reply waits until `endOffset` is durable; otherwise it
+ * is made at once (no promise: the HTTP gateway can then answer within the same callback).
+ */
+function flushedResponse(context: BrokerContext, request: RemotingCommand, endOffset: number, wait: boolean,
+  success: (code?: number) => RemotingCommand): MaybeAsync<RemotingCommand> {
+  if (context.store.flushDiskType !== 'SYNC_FLUSH' || !wait) return success();
+  const waitStarted = performance.now();
+  return context.store.waitFlushed(endOffset).then(() => {
+    context.stats.traffic.flushWaitLatency.observe(performance.now() - waitStarted);
+    return success();
+  }, (error: unknown) => {
+    if (error instanceof StoreError && error.code === 'FLUSH_DISK_TIMEOUT') return success(ResponseCode.FLUSH_DISK_TIMEOUT);
+    return storeErrorResponse(request, error, context);
+  });
 }
 
-async function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
-  connectionAddress: string): Promise<RemotingCommand> {
-  const header = decodeSendMessageHeader(request.code, request.extFields);
+function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
+  connectionAddress: string, decoded?: SendMessageRequestHeader): MaybeAsync<RemotingCommand> {
+  const started = performance.now();
+  const response = handleSendInner(context, dedup, request, connectionAddress, decoded);
+  const observe = (): void => context.stats.traffic.sendLatency.observe(performance.now() - started);
+  if (!(response instanceof Promise)) {
+    observe();
+    return response;
+  }
+  return response.finally(observe);
+}
+
+function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
+  connectionAddress: string, decoded?: SendMessageRequestHeader): MaybeAsync<RemotingCommand> {
+  const header = decoded ?? decodeSendMessageHeader(request.code, request.extFields);
   const target = checkTopic(context, request, header);
   if (!('topic' in target && 'queueId' in target)) return target;
+  const refused = transactionSendProblem(context, request, header);
+  if (refused !== null) return refused;
   let built;
   try {
     built = buildMessages(context, request, header, target, splitAddress(connectionAddress));
@@ -206,7 +229,7 @@ async function handleSend(context: BrokerContext, dedup: SendDeduplicator, reque
     return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);
   }
   if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
-  const wait = decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false';
+  const wait = built.wait;
   const duplicate = dedup.lookup(header.topic, built.uniqKeys);
   if (duplicate !== null) return duplicateResponse(context, request, duplicate, built.uniqKeys, wait);
   let results: AppendResult[];
@@ -218,10 +241,13 @@ async function handleSend(context: BrokerContext, dedup: SendDeduplicator, reque
     return storeErrorResponse(request, error, context);
   }
   context.stats.onPut(results.length);
+  let bytes = 0;
+  for (const result of results) bytes += result.size;
+  context.stats.traffic.onTopicPut(header.topic, results.length, bytes);
   // Remembered before the flush wait: a retry arriving meanwhile must find it.
   if (built.uniqKeys.length === results.length) {
     dedup.remember(header.topic, built.uniqKeys, results.map((r) => ({
-      msgId: r.msgId, queueId: target.queueId, queueOffset: r.queueOffset, endOffset: r.endOffset,
+      physicalOffset: r.physicalOffset, queueId: target.queueId, queueOffset: r.queueOffset, endOffset: r.endOffset,
     })));
   }
   const last = results[results.length - 1] as AppendResult;
@@ -234,7 +260,11 @@ async function handleSend(context: BrokerContext, dedup: SendDeduplicator, reque
  * the de-duplication window). `bornAddress` is the client's "ip:port".
  */
 export interface SendService {
-  send(request: RemotingCommand, bornAddress: string): Promise<RemotingCommand>;
+  /**
+   * Handles one send. The answer comes at once unless it waits for a SYNC_FLUSH group commit.
+   * `header`: the request's header already decoded (in-process callers skip the string round trip).
+   */
+  send(request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader): RemotingCommand | Promise<RemotingCommand>;
 }
 
 export function createSendService(context: BrokerContext): SendService {
@@ -242,7 +272,7 @@ export function createSendService(context: BrokerContext): SendService {
   const dedup = new SendDeduplicator({
     enabled: o.sendDedupEnable, windowMs: o.sendDedupWindowSeconds * 1000, maxKeys: o.sendDedupMaxKeys,
   }, context.store);
-  return { send: (request, bornAddress) => handleSend(context, dedup, request, bornAddress) };
+  return { send: (request, bornAddress, header) => handleSend(context, dedup, request, bornAddress, header) };
 }
 
 /** The send handler (all three codes). */

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=256
 // The `bolide` command. Subcommands start the NameServer, a broker, or both for development.
 // Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or configuration.
 import { BolideError } from '../common/errors.js';

@@ -39,16 +39,42 @@ function safeStringify(value: unknown): string {
   }
 }
 
+/** `pretty`: `time LEVEL scope message k=v`; `json`: one JSON object per line (for log shippers). */
+export type LogFormat = 'pretty' | 'json';
+
+function isLogFormat(value: string | undefined): value is LogFormat {
+  return value === 'pretty' || value === 'json';
+}
+
+/** One JSON line: time, level, scope, msg, then the fields (errors as their message). */
+export function jsonLogLine(time: Date, level: string, scope: string, message: string, fields: LogFields | undefined): string {
+  const record: Record<string, unknown> = { time: time.toISOString(), level, scope, msg: message };
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    if (!(key in record)) record[key] = value instanceof Error ? value.message : value;
+  }
+  try {
+    return `${JSON.stringify(record)}\n`;
+  } catch {
+    return `${JSON.stringify({ time: record['time'], level, scope, msg: message, fields: formatFields(fields).trim() })}\n`;
+  }
+}
+
 /**
- * A logger writing `time level scope message k=v` lines to stderr. The level comes from the
- * argument, else the `BOLIDE_LOG_LEVEL` environment variable, else `info`.
+ * A logger writing to stderr. The level comes from the argument, else `BOLIDE_LOG_LEVEL`, else
+ * `info`; the format from the argument, else `BOLIDE_LOG_FORMAT`, else pretty on a terminal and
+ * JSON lines otherwise (a service manager or container collects them).
  */
-export function createLogger(scope: string, level?: LogLevel): Logger {
+export function createLogger(scope: string, level?: LogLevel, format?: LogFormat): Logger {
   const fromEnv = process.env['BOLIDE_LOG_LEVEL'];
   const threshold = LEVEL_RANK[level ?? (isLogLevel(fromEnv) ? fromEnv : 'info')];
+  const formatFromEnv = process.env['BOLIDE_LOG_FORMAT'];
+  const json = (format ?? (isLogFormat(formatFromEnv) ? formatFromEnv : process.stderr.isTTY ? 'pretty' : 'json')) === 'json';
   const write = (name: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields): void => {
     if (LEVEL_RANK[name] < threshold) return;
-    const line = `${new Date().toISOString()} ${name.toUpperCase()} ${scope} ${message}${formatFields(fields)}\n`;
+    const now = new Date();
+    const line = json
+      ? jsonLogLine(now, name, scope, message, fields)
+      : `${now.toISOString()} ${name.toUpperCase()} ${scope} ${message}${formatFields(fields)}\n`;
     process.stderr.write(line);
   };
   return {

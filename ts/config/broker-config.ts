@@ -44,6 +44,14 @@ export interface BrokerConfig {
   flushConsumerOffsetInterval: number;
   channelExpiredTimeout: number;
   messageDelayLevel: string;
+  /** Transactions: half messages younger than this (ms) are not checked yet. */
+  transactionTimeOut: number;
+  /** Transactions: checks per half message before it is discarded. */
+  transactionCheckMax: number;
+  /** Transactions: ms between two runs of the transaction checker. */
+  transactionCheckInterval: number;
+  /** Transactions: refuse half messages (NO_PERMISSION). */
+  rejectTransactionMessage: boolean;
   /** Bolide: connection and back-pressure limits. */
   maxConnections: number;
   connectionWriteBufferMax: number;
@@ -60,6 +68,7 @@ export interface BrokerConfig {
   gatewayHost: string;
   gatewayPort: number;
   gatewayMaxBodyBytes: number;
+  gatewayWsMaxBufferedBytes: number;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -102,6 +111,10 @@ export const brokerConfigSchema: ConfigSchema = {
   flushConsumerOffsetInterval: { type: 'int', default: 5000, min: 100, description: 'ms between consumerOffset.json writes' },
   channelExpiredTimeout: { type: 'long', default: 120_000, min: 1000, description: 'ms of client silence before its channel is dropped' },
   messageDelayLevel: { type: 'string', default: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h', description: 'delay levels' },
+  transactionTimeOut: { type: 'long', default: 6000, min: 0, description: 'ms before a half message is checked with its producer' },
+  transactionCheckMax: { type: 'int', default: 15, min: 1, description: 'checks of one half message before it is discarded' },
+  transactionCheckInterval: { type: 'long', default: 60_000, min: 100, description: 'ms between runs of the transaction checker' },
+  rejectTransactionMessage: { type: 'bool', default: false, description: 'refuse transactional (half) messages' },
   maxConnections: { type: 'int', default: 10_000, min: 1, description: 'Bolide: concurrent client connections' },
   connectionWriteBufferMax: { type: 'int', default: 64 * 1024 * 1024, min: 65536, description: 'Bolide: bytes queued to one slow client before it is disconnected' },
   maxInFlightRequestsPerConnection: { type: 'int', default: 1024, min: 1, description: 'Bolide: requests in progress per connection before SYSTEM_BUSY' },
@@ -123,6 +136,10 @@ export const brokerConfigSchema: ConfigSchema = {
     type: 'int', default: 16 * 1024 * 1024, min: 1024,
     description: 'Bolide: largest HTTP request body (a JSON batch envelope); single messages are also bound by maxMessageSize',
   },
+  gatewayWsMaxBufferedBytes: {
+    type: 'int', default: 16 * 1024 * 1024, min: 64 * 1024,
+    description: 'Bolide: unsent bytes a WebSocket may hold before it is closed; deliveries pause at 1/16 of it',
+  },
 };
 
 /** RocketMQ broker keys Bolide accepts and ignores (with a warning). */
@@ -136,8 +153,7 @@ export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
   'osPageCacheBusyTimeOutMills', 'waitTimeMillsInSendQueue', 'isEnableBatchPush', 'enableCalcFilterBitMap',
   'useEpollNativeSelector', 'serverWorkerThreads', 'serverSelectorThreads', 'serverSocketSndBufSize', 'serverSocketRcvBufSize',
   'clientWorkerThreads', 'duplicationEnable', 'timerWheelEnable', 'enableDLegerCommitLog', 'enableControllerMode',
-  'autoDeleteUnusedStats', 'compressedRegister', 'forceRegister', 'slaveReadEnable', 'transactionTimeOut',
-  'transactionCheckMax', 'transactionCheckInterval', 'checkCRCOnRecover', 'cleanFileForciblyEnable',
+  'autoDeleteUnusedStats', 'compressedRegister', 'forceRegister', 'slaveReadEnable', 'checkCRCOnRecover', 'cleanFileForciblyEnable',
   'deleteCommitLogFilesInterval', 'deleteConsumeQueueFilesInterval', 'destroyMapedFileIntervalForcibly',
   'redeleteHangedFileInterval', 'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInMemory',
   'accessMessageInMemoryMaxRatio', 'maxMsgsNumBatch', 'fetchNamesrvAddrByAddressServer',

@@ -11,7 +11,7 @@ export async function attachGateway(broker: BrokerController, overrides: { host?
   const o = broker.options;
   const gateway = new Gateway(
     { context, send, startedAt, connectionCount: () => broker.connectionCount, parkedPulls: () => broker.parkedPulls },
-    { host: overrides.host ?? o.gatewayHost, port: overrides.port ?? o.gatewayPort, maxBodyBytes: o.gatewayMaxBodyBytes, logger: overrides.logger ?? o.logger },
+    { host: overrides.host ?? o.gatewayHost, port: overrides.port ?? o.gatewayPort, maxBodyBytes: o.gatewayMaxBodyBytes, wsMaxBufferedBytes: o.gatewayWsMaxBufferedBytes, logger: overrides.logger ?? o.logger },
   );
   await gateway.start();
   return gateway;

@@ -4,6 +4,7 @@
 //   POST /groups/{group}/topics/{topic}/fetch, /groups/{group}/ack, /groups/{group}/nack
 //                                   POP consumption (consume-routes.ts, pop-service.ts)
 //   GET  /topics/{topic}/queues/{queueId}/messages   reads by offset
+//   GET  /ws                        WebSocket, FlatBuffers frames (ws-session.ts, schema/gateway.fbs)
 //   GET  /api/cluster | /api/topics[/{topic}] | /api/groups[/{group}] | /api/messages[/{id}]
 //   GET  /metrics                   Prometheus text (metrics.ts)
 //   GET  /healthz                   200 once the broker serves
@@ -19,10 +20,12 @@ import { clusterInfo, groupDetail, listGroups, listTopics, messageById, messages
 import { GatewayError } from './errors.js';
 import { Exchange } from './http.js';
 import { renderMetrics } from './metrics.js';
-import { BATCH_CONTENT_TYPE, produce } from './produce.js';
+import { BATCH_CONTENT_TYPE, produce, type ProduceResult, type ProduceTarget } from './produce.js';
+import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
 import { PopService } from './pop-service.js';
 import { Dashboard } from './dashboard-routes.js';
+import { WsSession } from './ws-session.js';
 import type { RemotingCommand } from '../protocol/command.js';
 import { loadUws, type HttpRequest, type HttpResponse, type ListenSocket, type TemplatedApp } from './uws.js';
 
@@ -40,6 +43,11 @@ export interface GatewayOptions {
   port: number;
   /** Largest request body accepted (a batch envelope); single bodies are also bound by maxMessageSize. */
   maxBodyBytes: number;
+  /**
+   * WebSocket: bytes a socket may hold unsent before uWS closes it (the hard bound); deliveries
+   * pause at a sixteenth of it.
+   */
+  wsMaxBufferedBytes: number;
   logger: Logger;
 }
 
@@ -61,11 +69,17 @@ export class Gateway {
   #port = 0;
   #pop: PopService | undefined;
   #dashboard: Dashboard | undefined;
+  readonly #produceTarget: ProduceTarget;
   readonly counters = { requests: 0, produced: 0, errors: 0 };
 
   constructor(broker: GatewayBroker, options: GatewayOptions) {
     this.#broker = broker;
     this.#options = options;
+    const o = broker.context.options;
+    this.#produceTarget = {
+      send: (request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader) => broker.send.send(request, bornAddress, header),
+      maxMessageSize: o.maxMessageSize, brokerName: o.brokerName,
+    };
   }
 
   get port(): number {
@@ -113,6 +127,7 @@ export class Gateway {
     app.any('/topics/:topic/messages', (res, req) => this.#sync(res, req, () => {
       throw new GatewayError('METHOD_NOT_ALLOWED', 'use POST to produce');
     }));
+    this.#webSocket(app);
     app.post('/groups/:group/topics/:topic/fetch', (res, req) => {
       const group = this.#param(res, req, 0);
       const topic = group === undefined ? undefined : this.#param(res, req, 1);
@@ -192,6 +207,29 @@ export class Gateway {
     }
   }
 
+  #webSocket(app: TemplatedApp): void {
+    const options = this.#broker.context.options;
+    const target = this.#produceTarget;
+    const hardLimit = this.#options.wsMaxBufferedBytes;
+    app.ws<{ session?: WsSession }>('/ws', {
+      maxPayloadLength: this.#options.maxBodyBytes,
+      maxBackpressure: hardLimit,
+      closeOnBackpressureLimit: 1,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      open: (ws) => {
+        this.counters.requests += 1;
+        const ip = Buffer.from(ws.getRemoteAddressAsText()).toString('latin1');
+        ws.getUserData().session = new WsSession(ws, this.#popService, target, {
+          softBufferBytes: Math.max(64 * 1024, Math.floor(hardLimit / 16)), fetchBatch: 32, longPollMs: 20_000,
+        }, `${ip.startsWith('::ffff:') ? ip.slice(7) : ip}:0`);
+      },
+      message: (ws, message, isBinary) => ws.getUserData().session?.onMessage(message, isBinary),
+      drain: (ws) => ws.getUserData().session?.onDrain(),
+      close: (ws) => ws.getUserData().session?.onClose(),
+    });
+  }
+
   get #popService(): PopService {
     if (this.#pop === undefined) throw new GatewayError('NOT_FOUND', 'the gateway is not started');
     return this.#pop;
@@ -233,19 +271,22 @@ export class Gateway {
     const options = this.#broker.context.options;
     // A single message's body is the request body; a batch envelope may be larger (JSON, base64).
     const isBatch = (exchange.header('content-type') ?? '').toLowerCase().startsWith(BATCH_CONTENT_TYPE);
-    exchange.readBody(isBatch ? this.#options.maxBodyBytes : options.maxMessageSize).then(
-      async (body) => {
-        try {
-          const send = (request: RemotingCommand, bornAddress: string) => this.#broker.send.send(request, bornAddress);
-          const result = await produce({ send, maxMessageSize: options.maxMessageSize, brokerName: options.brokerName }, exchange, topic, body);
-          this.counters.produced += result.messages.length;
-          exchange.json(result.status === 'SEND_OK' ? 200 : 202, result);
-        } catch (error) {
-          this.#fail(exchange, error);
-        }
-      },
-      // The rest of an oversized body is not read: close the connection after the answer.
-      (error: unknown) => this.#fail(exchange, error, true),
-    );
+    const target = this.#produceTarget;
+    const answer = (result: ProduceResult): void => {
+      this.counters.produced += result.messages.length;
+      exchange.json(result.status === 'SEND_OK' ? 200 : 202, result);
+    };
+    exchange.onBody(isBatch ? this.#options.maxBodyBytes : options.maxMessageSize, (body) => {
+      // ASYNC_FLUSH answers inside this callback; only a SYNC_FLUSH wait goes through a promise.
+      try {
+        const result = produce(target, exchange, topic, body);
+        if (result instanceof Promise) result.then(answer, (error: unknown) => this.#fail(exchange, error));
+        else answer(result);
+      } catch (error) {
+        this.#fail(exchange, error);
+      }
+    },
+    // The rest of an oversized body is not read: close the connection after the answer.
+    (error) => this.#fail(exchange, error, true));
   }
 }

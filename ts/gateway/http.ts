@@ -14,19 +14,26 @@ export class Exchange {
   #done = false;
   readonly method: string;
   readonly url: string;
-  readonly query: URLSearchParams;
+  readonly #queryText: string;
+  #query: URLSearchParams | undefined;
   readonly headers: ReadonlyMap<string, string>;
 
   constructor(readonly res: HttpResponse, req: HttpRequest) {
     this.method = req.getMethod().toUpperCase();
     this.url = req.getUrl();
-    this.query = new URLSearchParams(req.getQuery() ?? '');
+    this.#queryText = req.getQuery() ?? '';
     const headers = new Map<string, string>();
     req.forEach((key, value) => headers.set(key, value));
     this.headers = headers;
     res.onAborted(() => {
       this.#aborted = true;
     });
+  }
+
+  /** The query string, parsed on first use (produce requests rarely have one). */
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.#queryText);
+    return this.#query;
   }
 
   /** True once the client went away or a reply was sent. */
@@ -50,26 +57,33 @@ export class Exchange {
    * rest is not buffered). Must be called in the handler's synchronous part.
    */
   readBody(limit: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => this.onBody(limit, resolve, reject));
+  }
+
+  /**
+   * Callback form of readBody: `onBody` runs inside uWS's data callback (a body that arrived
+   * with the headers is handled without leaving it). Must be called in the handler's synchronous part.
+   */
+  onBody(limit: number, onBody: (body: Buffer) => void, onError: (error: GatewayError) => void): void {
     const declared = Number(this.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > limit) {
-      return Promise.reject(new GatewayError('BODY_TOO_LARGE', `the body of ${declared} bytes is over the limit of ${limit} bytes`));
+      onError(new GatewayError('BODY_TOO_LARGE', `the body of ${declared} bytes is over the limit of ${limit} bytes`));
+      return;
     }
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let failed = false;
-      this.res.onData((chunk, isLast) => {
-        if (failed) return;
-        size += chunk.byteLength;
-        if (size > limit) {
-          failed = true;
-          reject(new GatewayError('BODY_TOO_LARGE', `the body is over the limit of ${limit} bytes`));
-          return;
-        }
-        // uWS reuses the chunk's memory after this callback: copy.
-        chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
-        if (isLast) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-      });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    this.res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        failed = true;
+        onError(new GatewayError('BODY_TOO_LARGE', `the body is over the limit of ${limit} bytes`));
+        return;
+      }
+      // uWS reuses the chunk's memory after this callback: copy.
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      if (isLast) onBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     });
   }
 

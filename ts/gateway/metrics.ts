@@ -4,6 +4,7 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { consumeStats } from '../broker/admin-stats-processors.js';
 import type { BrokerContext } from '../broker/broker-context.js';
+import type { LatencyHistogram } from '../broker/traffic-stats.js';
 
 export interface MetricsSource {
   context: BrokerContext;
@@ -20,10 +21,11 @@ class Exposition {
   readonly #lines: string[] = [];
   readonly #declared = new Set<string>();
 
-  metric(name: string, type: 'counter' | 'gauge', help: string, value: number, labels: Labels = {}): void {
-    if (!this.#declared.has(name)) {
-      this.#declared.add(name);
-      this.#lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  /** One sample; `family` is the metric family a histogram's _bucket/_sum/_count belong to. */
+  metric(name: string, type: 'counter' | 'gauge' | 'histogram', help: string, value: number, labels: Labels = {}, family = name): void {
+    if (!this.#declared.has(family)) {
+      this.#declared.add(family);
+      this.#lines.push(`# HELP ${family} ${help}`, `# TYPE ${family} ${type}`);
     }
     const keys = Object.keys(labels);
     const labelText = keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${escapeLabel(String(labels[k]))}"`).join(',')}}`;
@@ -55,6 +57,15 @@ function procMemory(): { rssAnon?: number; rssFile?: number } {
   }
 }
 
+function histogram(out: Exposition, name: string, help: string, h: LatencyHistogram, labels: Labels): void {
+  const { buckets, sum, count } = h.snapshot();
+  for (const [le, cumulative] of buckets) {
+    out.metric(`${name}_bucket`, 'histogram', help, cumulative, { ...labels, le: Number.isFinite(le) ? String(le / 1000) : '+Inf' }, name);
+  }
+  out.metric(`${name}_sum`, 'histogram', help, sum / 1000, labels, name);
+  out.metric(`${name}_count`, 'histogram', help, count, labels, name);
+}
+
 export function renderMetrics(source: MetricsSource): string {
   const { context } = source;
   const out = new Exposition();
@@ -75,6 +86,16 @@ export function renderMetrics(source: MetricsSource): string {
   out.metric('bolide_http_messages_produced_total', 'counter', 'Messages produced through the gateway', source.gateway.produced, broker);
   out.metric('bolide_http_errors_total', 'counter', 'Gateway requests answered with an error', source.gateway.errors, broker);
 
+  const traffic = context.stats.traffic;
+  for (const [topic, t] of traffic.topics()) {
+    out.metric('bolide_topic_messages_in_total', 'counter', 'Messages stored for a topic since start', t.messagesIn, { ...broker, topic });
+    out.metric('bolide_topic_bytes_in_total', 'counter', 'Bytes stored for a topic since start (record sizes)', t.bytesIn, { ...broker, topic });
+    out.metric('bolide_topic_messages_out_total', 'counter', 'Messages pulled from a topic since start', t.messagesOut, { ...broker, topic });
+    out.metric('bolide_topic_bytes_out_total', 'counter', 'Bytes pulled from a topic since start', t.bytesOut, { ...broker, topic });
+  }
+  histogram(out, 'bolide_send_latency_seconds', 'Send requests from decode to answer (SYNC_FLUSH wait included)', traffic.sendLatency, broker);
+  histogram(out, 'bolide_flush_wait_seconds', 'SYNC_FLUSH sends waiting for their group commit', traffic.flushWaitLatency, broker);
+  histogram(out, 'bolide_pull_latency_seconds', 'Pulls that found messages, from decode to answer (parking excluded)', traffic.pullLatency, broker);
   for (const [topic, config] of Object.entries(context.topics.snapshot())) {
     let stored = 0;
     let written = 0;

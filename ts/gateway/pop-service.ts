@@ -37,6 +37,8 @@ export interface FetchRequest {
   expression: string;
   /** Where a group that never consumed this topic starts. */
   initMode: 'first' | 'last';
+  /** Ends a long poll early (the WebSocket closed, the subscription ended). */
+  signal?: AbortSignal;
 }
 
 export interface PoppedMessage {
@@ -168,12 +170,23 @@ export class PopService {
   async fetch(request: FetchRequest): Promise<PoppedMessage[]> {
     this.#checkGroup(request.group);
     const deadline = Date.now() + request.waitMs;
+    const signal = request.signal;
     for (;;) {
+      if (signal?.aborted === true) return [];
       const found = this.#fetchNow(request);
       if (found.length > 0 || Date.now() >= deadline) return found;
       await new Promise<void>((resolve) => {
-        const waiter = { topic: request.topic, wake: () => { this.#waiters.delete(waiter); clearTimeout(timer); resolve(); } };
+        const waiter = {
+          topic: request.topic,
+          wake: () => {
+            this.#waiters.delete(waiter);
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', waiter.wake);
+            resolve();
+          },
+        };
         const timer = setTimeout(waiter.wake, Math.max(1, deadline - Date.now()));
+        signal?.addEventListener('abort', waiter.wake, { once: true });
         this.#waiters.add(waiter);
       });
     }

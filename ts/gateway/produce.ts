@@ -19,7 +19,7 @@ import { RequestCode, ResponseCode } from '../protocol/codes.js';
 import { makeRequest, type RemotingCommand } from '../protocol/command.js';
 import { createUniqIdGenerator } from '../protocol/message-id.js';
 import { encodeProperties, MessageProperty } from '../protocol/properties.js';
-import { encodeSendMessageHeader } from '../protocol/send-header.js';
+import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { topicNameProblem } from '../broker/topic-config-manager.js';
 import { GatewayError } from './errors.js';
 import type { Exchange } from './http.js';
@@ -27,11 +27,11 @@ import type { Exchange } from './http.js';
 export const BATCH_CONTENT_TYPE = 'application/vnd.bolide.batch+json';
 const PROPERTY_HEADER_PREFIX = 'x-bolide-property-';
 const MSG_ID = /^(?:[0-9A-F]{32}|[0-9A-F]{56})$/i;
-const DEFAULT_PRODUCER_GROUP = 'BOLIDE_HTTP_GATEWAY';
+export const DEFAULT_PRODUCER_GROUP = 'BOLIDE_HTTP_GATEWAY';
 
 /** What the produce route needs from the broker. */
 export interface ProduceTarget {
-  send(request: RemotingCommand, bornAddress: string): Promise<RemotingCommand>;
+  send(request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader): RemotingCommand | Promise<RemotingCommand>;
   maxMessageSize: number;
   brokerName: string;
 }
@@ -151,16 +151,18 @@ function parseEnvelope(body: Buffer): { messages: EnvelopeMessage[]; queueId: nu
   return { messages, queueId };
 }
 
+/**
+ * A send request with its header already decoded: the broker's send path takes the object as
+ * is, so the in-process hop skips encoding the header to strings and parsing it back.
+ */
 function sendCommand(code: number, topic: string, producerGroup: string, queueId: number, properties: Record<string, string>,
-  body: Buffer): RemotingCommand {
-  return makeRequest(code, {
-    extFields: encodeSendMessageHeader(code, {
-      producerGroup, topic, defaultTopic: 'TBW102', defaultTopicQueueNums: 4, queueId, sysFlag: 0,
-      bornTimestamp: Date.now(), flag: 0, properties: encodeProperties(properties), reconsumeTimes: 0, unitMode: false,
-      batch: code === RequestCode.SEND_BATCH_MESSAGE,
-    }),
-    body,
-  });
+  body: Buffer): { request: RemotingCommand; header: SendMessageRequestHeader } {
+  const header: SendMessageRequestHeader = {
+    producerGroup, topic, defaultTopic: 'TBW102', defaultTopicQueueNums: 4, queueId, sysFlag: 0,
+    bornTimestamp: Date.now(), flag: 0, properties: encodeProperties(properties), reconsumeTimes: 0, unitMode: false,
+    batch: code === RequestCode.SEND_BATCH_MESSAGE,
+  };
+  return { request: makeRequest(code, { body }), header };
 }
 
 /** The HTTP status for a send response that is not a success. */
@@ -180,34 +182,37 @@ function failureStatus(code: number): number {
   }
 }
 
-/** Handles one produce exchange end to end (body already read). */
-export async function produce(target: ProduceTarget, exchange: Exchange, topic: string, body: Buffer): Promise<ProduceResult> {
+/** One message ready to send: body and the full properties string map (UNIQ_KEY included). */
+export interface SendableMessage {
+  body: Buffer;
+  properties: Record<string, string>;
+}
+
+/**
+ * Sends messages through the broker's send path: one SEND_MESSAGE_V2, or a SEND_BATCH_MESSAGE
+ * (one queue) for several. @throws GatewayError BAD_REQUEST, BODY_TOO_LARGE, SEND_REFUSED
+ */
+export function sendMessages(target: ProduceTarget, topic: string, producerGroup: string, queueId: number,
+  messages: readonly SendableMessage[], bornAddress: string): ProduceResult | Promise<ProduceResult> {
   const topicProblem = topicNameProblem(topic);
   if (topicProblem !== null) throw new GatewayError('BAD_REQUEST', topicProblem);
-  const producerGroup = exchange.header('x-bolide-producer-group') || DEFAULT_PRODUCER_GROUP;
-  const contentType = (exchange.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  let request: RemotingCommand;
-  let msgIds: string[];
-  if (contentType === BATCH_CONTENT_TYPE) {
-    const { messages, queueId } = parseEnvelope(body);
-    for (const m of messages) {
-      if (m.body.length > target.maxMessageSize) {
-        throw new GatewayError('BODY_TOO_LARGE', `a message body of ${m.body.length} bytes is over maxMessageSize ${target.maxMessageSize}`);
-      }
+  if (messages.length === 0) throw new GatewayError('BAD_REQUEST', 'no messages to send');
+  for (const m of messages) {
+    if (m.body.length > target.maxMessageSize) {
+      throw new GatewayError('BODY_TOO_LARGE', `a message body of ${m.body.length} bytes is over maxMessageSize ${target.maxMessageSize}`);
     }
-    const entries: BatchMessage[] = messages.map((m) => ({ flag: 0, body: m.body, properties: m.properties }));
-    msgIds = messages.map((m) => m.properties[MessageProperty.UNIQ_KEY] as string);
-    request = sendCommand(RequestCode.SEND_BATCH_MESSAGE, topic, producerGroup, queueId ?? -1, {}, encodeBatch(entries));
-  } else {
-    if (body.length > target.maxMessageSize) {
-      throw new GatewayError('BODY_TOO_LARGE', `the message body of ${body.length} bytes is over maxMessageSize ${target.maxMessageSize}`);
-    }
-    const properties = headerProperties(exchange);
-    msgIds = [properties[MessageProperty.UNIQ_KEY] as string];
-    const queueId = intHeader(exchange, 'x-bolide-queue-id', 0, 65_535) ?? -1;
-    request = sendCommand(RequestCode.SEND_MESSAGE_V2, topic, producerGroup, queueId, properties, body);
   }
-  const response = await target.send(request, exchange.remoteAddress());
+  const { request, header } = messages.length === 1
+    ? sendCommand(RequestCode.SEND_MESSAGE_V2, topic, producerGroup, queueId, (messages[0] as SendableMessage).properties, (messages[0] as SendableMessage).body)
+    : sendCommand(RequestCode.SEND_BATCH_MESSAGE, topic, producerGroup, queueId, {},
+      encodeBatch(messages.map((m): BatchMessage => ({ flag: 0, body: m.body, properties: m.properties }))));
+  const response = target.send(request, bornAddress, header);
+  return response instanceof Promise
+    ? response.then((r) => produceResult(target, topic, messages, r))
+    : produceResult(target, topic, messages, response);
+}
+
+function produceResult(target: ProduceTarget, topic: string, messages: readonly SendableMessage[], response: RemotingCommand): ProduceResult {
   if (response.code !== ResponseCode.SUCCESS && response.code !== ResponseCode.FLUSH_DISK_TIMEOUT) {
     throw new GatewayError('SEND_REFUSED', response.remark ?? `send failed with code ${response.code}`, {
       status: failureStatus(response.code), responseCode: response.code,
@@ -220,6 +225,31 @@ export async function produce(target: ProduceTarget, exchange: Exchange, topic: 
     brokerName: target.brokerName,
     queueId: Number(response.extFields['queueId']),
     queueOffset: Number(response.extFields['queueOffset']),
-    messages: msgIds.map((msgId, i) => ({ msgId, offsetMsgId: offsetMsgIds[i] ?? '' })),
+    messages: messages.map((m, i) => ({ msgId: m.properties[MessageProperty.UNIQ_KEY] as string, offsetMsgId: offsetMsgIds[i] ?? '' })),
   };
+}
+
+/** Properties of a message described field by field (WebSocket frames, SDK-like shapes). */
+export function messageProperties(m: { tags?: string; keys?: readonly string[]; properties?: Record<string, string>;
+  delayLevel?: number; deliverTimeMs?: number; msgId?: string }): Record<string, string> {
+  const properties: Record<string, string> = { ...(m.properties ?? {}) };
+  if (m.tags) properties[MessageProperty.TAGS] = m.tags;
+  if (m.keys !== undefined && m.keys.length > 0) properties[MessageProperty.KEYS] = m.keys.join(' ');
+  if (m.delayLevel !== undefined && m.delayLevel > 0) properties[MessageProperty.DELAY] = String(m.delayLevel);
+  if (m.deliverTimeMs !== undefined && m.deliverTimeMs > 0) properties[MessageProperty.TIMER_DELIVER_MS] = String(m.deliverTimeMs);
+  properties[MessageProperty.UNIQ_KEY] = msgIdOf(m.msgId, 'msgId');
+  return properties;
+}
+
+/** Handles one produce exchange end to end (body already read); synchronous unless it waits for a flush. */
+export function produce(target: ProduceTarget, exchange: Exchange, topic: string, body: Buffer): ProduceResult | Promise<ProduceResult> {
+  const producerGroup = exchange.header('x-bolide-producer-group') || DEFAULT_PRODUCER_GROUP;
+  const contentType = (exchange.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (contentType === BATCH_CONTENT_TYPE) {
+    const { messages, queueId } = parseEnvelope(body);
+    return sendMessages(target, topic, producerGroup, queueId ?? -1, messages, exchange.remoteAddress());
+  }
+  const properties = headerProperties(exchange);
+  const queueId = intHeader(exchange, 'x-bolide-queue-id', 0, 65_535) ?? -1;
+  return sendMessages(target, topic, producerGroup, queueId, [{ body, properties }], exchange.remoteAddress());
 }

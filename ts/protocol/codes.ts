@@ -107,6 +107,7 @@ export const ResponseCode = {
   POLLING_TIMEOUT: 210,
   FLOW_CONTROL: 215,
   NOT_LEADER_FOR_QUEUE: 501,
+  ILLEGAL_OPERATION: 604,
   GO_AWAY: 1500,
 } as const;
 

@@ -28,6 +28,13 @@
 export { Producer, AUTO_CREATE_TOPIC_KEY, validateTopic } from './producer.js';
 export type { ProducerOptions } from './producer.js';
 
+/** Transactional messages: half message, local transaction, commit / rollback, check-back. */
+export { TransactionProducer } from './transaction-producer.js';
+export type {
+  TransactionProducerOptions, TransactionSendResult, LocalTransactionState, LocalTransactionExecutor,
+  LocalTransactionChecker, TransactionalMessage,
+} from './transaction-producer.js';
+
 /** Long-polling consumer with a handler (`onMessage`) or `for await` iteration. */
 export { PushConsumer, ConsumeStatus, retryTopicOf } from './push-consumer.js';
 export type {
@@ -39,6 +46,10 @@ export { LitePullConsumer } from './lite-pull-consumer.js';
 export type { LitePullConsumerOptions } from './lite-pull-consumer.js';
 
 /** Topic/group administration: create topics, routes, stats, queries, offset reset. */
+export { GatewayClient, GatewaySubscription, GatewayRequestError } from './gateway-client.js';
+export type {
+  GatewayClientOptions, GatewayMessage, GatewaySubscribeOptions, GatewayHandlerResult, WebSocketLike, WebSocketConstructor,
+} from './gateway-client.js';
 export { Admin } from './admin.js';
 export type {
   CreateTopicOptions, QueueStats, QueueConsumeStats, ConsumeStats, QueryOptions, SubscriptionGroupOptions,

@@ -36,6 +36,9 @@ export interface ProducerOptions extends ClientOptions {
   defaultTopicQueueNums?: number;
 }
 
+/** Key of the producer's internal accessor of its client machinery (see TransactionProducer). */
+export const producerCore = Symbol('bolide.sdk.producerCore');
+
 /** Key of the producer's internal retry-send method (see PushConsumer). */
 export const sendForRetry = Symbol('bolide.sdk.sendForRetry');
 
@@ -213,6 +216,11 @@ export class Producer {
     });
   }
 
+  /** Internal (symbol-keyed): the client machinery, for TransactionProducer. */
+  [producerCore](): ClientCore {
+    return this.#core;
+  }
+
   // ---------------------------------------------------------------------------- preparing
 
   async #track<T>(work: () => Promise<T>): Promise<T> {
@@ -257,7 +265,8 @@ export class Producer {
   #prepareSingle(message: Message, extra?: Record<string, string>): Outgoing {
     const prepared = this.#prepareMessage(message, extra);
     let body = prepared.body;
-    let sysFlag = 0;
+    // A transaction's half message says so in its sysFlag too, as Java's producer does.
+    let sysFlag = prepared.properties[MessageProperty.TRAN_MSG] === 'true' ? MessageSysFlag.TRANSACTION_PREPARED : 0;
     if (body.length >= this.#compressOver) {
       body = deflateSync(body, { level: 5 });
       sysFlag |= MessageSysFlag.COMPRESSED | MessageSysFlag.COMPRESSION_ZLIB;

@@ -101,6 +101,10 @@ struct Signal {
     stopping: bool,
 }
 
+/// How long the worker lets appends accumulate after an append woke it (see `Worker::sleep`).
+/// Bounds the extra latency a long-polling consumer sees on an otherwise idle broker.
+const COALESCE_AFTER_WAKE: Duration = Duration::from_micros(200);
+
 pub struct Dispatcher {
     context: Arc<DispatchContext>,
     dispatched: Arc<AtomicU64>,
@@ -261,8 +265,17 @@ impl Worker {
                 break;
             }
         }
+        let woken = signal.pending;
         signal.pending = false;
         self.idle.store(false, Ordering::Release);
-        !signal.stopping
+        let stopping = signal.stopping;
+        drop(signal);
+        if woken && !stopping {
+            // Coalesce: appends arriving one per request would otherwise cost a wake-up, a
+            // one-message round and a listener call (a hop into JS) each. While we linger the
+            // worker is not idle, so those appends skip the notify; the next round takes them all.
+            std::thread::sleep(COALESCE_AFTER_WAKE);
+        }
+        !stopping
     }
 }

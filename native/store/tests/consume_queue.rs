@@ -409,3 +409,24 @@ fn store_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<ConsumeQueueStore>();
 }
+
+#[test]
+fn a_flush_of_many_dirty_queues_syncs_them_all_and_they_read_back_after_reopen() {
+    // More dirty files than the per-file threshold: the flush takes the syncfs path.
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = ConsumeQueueStore::open(dir.path(), config(16)).expect("open");
+        for queue_id in 0..200 {
+            put_range(&store, queue_id, 0..3);
+        }
+        store.commit_batch().expect("commit");
+        store.flush().expect("flush of 200 dirty queues");
+        // A second flush has nothing left to do and succeeds too.
+        store.flush().expect("empty flush");
+    }
+    let reopened = ConsumeQueueStore::open(dir.path(), config(16)).expect("reopen");
+    for queue_id in 0..200 {
+        assert_eq!(reopened.max_offset(TOPIC, queue_id), 3, "queue {queue_id}");
+        assert_eq!(read_all(&reopened, queue_id, 0), (0..3).map(entry).collect::<Vec<_>>());
+    }
+}

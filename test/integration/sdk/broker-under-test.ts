@@ -36,9 +36,11 @@ export function brokerSkipReason(): string | null {
 
 /**
  * Starts (or connects to) the broker under test. Inside a before hook; under CI=true a missing
- * Java fails the hook. Returns undefined when the suite must be skipped.
+ * Java fails the hook. Returns undefined when the suite must be skipped. `brokerConfig` are
+ * broker.conf entries for the Apache or Bolide broker (an external cluster must be started with them).
  */
-export async function startBrokerUnderTest(t: ExecutionContext): Promise<BrokerUnderTest | undefined> {
+export async function startBrokerUnderTest(t: ExecutionContext,
+  brokerConfig: Record<string, string | number | boolean> = {}): Promise<BrokerUnderTest | undefined> {
   if (target() === 'external') {
     const namesrvAddr = process.env['BOLIDE_SDK_NAMESRV'];
     if (namesrvAddr === undefined) throw new Error('BOLIDE_SDK_TARGET=external needs BOLIDE_SDK_NAMESRV');
@@ -48,12 +50,13 @@ export async function startBrokerUnderTest(t: ExecutionContext): Promise<BrokerU
     };
   }
   if (target() === 'bolide') {
-    const bolide = await startBolideProcess(['--enablePropertyFilter=true']);
+    const bolide = await startBolideProcess(['--enablePropertyFilter=true',
+      ...Object.entries(brokerConfig).map(([key, value]) => `--${key}=${String(value)}`)]);
     t.log(`Bolide NameServer ${bolide.namesrvAddr}, broker ${bolide.brokerAddr} (pid ${bolide.pid}, up in ${bolide.startupMs} ms)`);
     return { kind: 'bolide', namesrvAddr: bolide.namesrvAddr, brokerAddr: bolide.brokerAddr, brokerName: bolide.brokerName, stop: () => bolide.stop() };
   }
   if (!requireJava(t)) return undefined;
-  const apache = await startApacheRocketMQ({ jvmArgs: ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] });
+  const apache = await startApacheRocketMQ({ brokerConfig, jvmArgs: ['-Xms128m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'] });
   return {
     kind: 'apache', namesrvAddr: apache.namesrvAddr, brokerAddr: apache.brokerAddr, brokerName: apache.brokerName,
     stop: () => apache.stop(),

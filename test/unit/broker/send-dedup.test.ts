@@ -1,9 +1,10 @@
 // Producer idempotence: repeated client sends (same topic + UNIQ_KEY) within the window are
 // answered with the stored copy; retry topics, other topics, expiry, the memory bound, the off
 // switch and a broker restart behave as ts/broker/send-dedup.ts documents.
-import test from 'ava';
-import { SendDeduplicator, type StoredSend } from '../../../ts/broker/send-dedup.js';
-import { RequestCode, ResponseCode, encodeBatch } from '../../../ts/protocol/index.js';
+import test, { type ExecutionContext } from 'ava';
+import { SendDeduplicator, type RememberedSend } from '../../../ts/broker/send-dedup.js';
+import { MessageStore } from '../../../ts/store/index.js';
+import { RequestCode, ResponseCode, encodeBatch, encodeProperties } from '../../../ts/protocol/index.js';
 import type { RemotingCommand } from '../../../ts/protocol/index.js';
 import { sendRequest, startBroker, startCluster } from '../../support/broker.js';
 import { tempDir } from '../../support/temp.js';
@@ -80,37 +81,54 @@ test('after a restart on the same store, a retried send is answered with the cop
   t.is(fresh.queueOffset, '1');
 });
 
-// The window and the memory bound, on the class with a controlled clock. The store is never asked:
-// the deduplicator "started" longer than a window ago, so there is no post-restart index lookup.
-const noIndex = {
-  commitLogMaxOffset: 0,
-  queryByKey: () => { throw new Error('the index must not be consulted'); },
-  messageAt: () => { throw new Error('the index must not be consulted'); },
-};
-const stored = (queueOffset: number): StoredSend => ({ msgId: `M${queueOffset}`, queueId: 0, queueOffset, endOffset: 100 });
+// The window and the memory bound, on the class with a controlled clock, over a real store (a
+// remembered key is confirmed against its stored record). The deduplicator "started" long ago,
+// so no post-restart index lookup happens.
+function storeWith(t: ExecutionContext, keys: string[]): { store: MessageStore; sends: Map<string, RememberedSend> } {
+  const store = MessageStore.open({ storePathRootDir: tempDir(t, 'bolide-dedup-class-'), mappedFileSizeCommitLog: 16 << 20, maxHashSlotNum: 64, maxIndexNum: 256 });
+  t.teardown(() => store.close());
+  store.setStoreHost('127.0.0.1', 10911);
+  const sends = new Map<string, RememberedSend>();
+  for (const key of keys) {
+    const r = store.append({ topic: 'T', queueId: 0, body: Buffer.from(key), properties: Buffer.from(encodeProperties({ UNIQ_KEY: key })) });
+    sends.set(key, { physicalOffset: r.physicalOffset, queueId: 0, queueOffset: r.queueOffset, endOffset: r.endOffset });
+  }
+  return { store, sends };
+}
 
 test('a key is forgotten once its window has passed, not before', (t) => {
-  const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, noIndex, -10_000);
-  dedup.remember('T', ['a'], [stored(0)], 0);
-  t.deepEqual(dedup.lookup('T', ['a'], 999), [stored(0)]);
+  const { store, sends } = storeWith(t, ['a']);
+  const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, store, -10_000);
+  dedup.remember('T', ['a'], [sends.get('a')!], 0);
+  t.like(dedup.lookup('T', ['a'], 999)?.[0], { queueOffset: 0 });
   t.is(dedup.lookup('T', ['a'], 1000), null);
   t.is(dedup.stats().keys, 0);
 });
 
 test('beyond sendDedupMaxKeys the oldest keys leave the window early and are counted', (t) => {
-  const dedup = new SendDeduplicator({ enabled: true, windowMs: 60_000, maxKeys: 2 }, noIndex, -120_000);
-  dedup.remember('T', ['a'], [stored(0)], 0);
-  dedup.remember('T', ['b'], [stored(1)], 1);
-  dedup.remember('T', ['c'], [stored(2)], 2);
+  const { store, sends } = storeWith(t, ['a', 'b', 'c']);
+  const dedup = new SendDeduplicator({ enabled: true, windowMs: 60_000, maxKeys: 2 }, store, -120_000);
+  for (const [i, key] of ['a', 'b', 'c'].entries()) dedup.remember('T', [key], [sends.get(key)!], i);
   t.is(dedup.lookup('T', ['a'], 3), null);
-  t.deepEqual(dedup.lookup('T', ['b', 'c'], 3), [stored(1), stored(2)]);
+  t.deepEqual(dedup.lookup('T', ['b', 'c'], 3)?.map((s) => s.queueOffset), [1, 2]);
   t.like(dedup.stats(), { keys: 2, evictedEarly: 1, duplicates: 1 });
 });
 
+test('a remembered key whose record does not carry it (a hash collision) is not a duplicate', (t) => {
+  const { store, sends } = storeWith(t, ['a', 'b']);
+  const dedup = new SendDeduplicator({ enabled: true, windowMs: 60_000, maxKeys: 100 }, store, -120_000);
+  // Remember 'x' at the position of the record holding 'a': the lookup must check and miss.
+  dedup.remember('T', ['x'], [sends.get('a')!], 0);
+  t.is(dedup.lookup('T', ['x'], 1), null);
+  dedup.remember('T', ['b'], [sends.get('b')!], 0);
+  t.like(dedup.lookup('T', ['b'], 1)?.[0], { queueOffset: 1 });
+});
+
 test('a key sent again after expiry starts a new window of its own', (t) => {
-  const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, noIndex, -10_000);
-  dedup.remember('T', ['a'], [stored(0)], 0);
+  const { store, sends } = storeWith(t, ['a']);
+  const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, store, -10_000);
+  dedup.remember('T', ['a'], [sends.get('a')!], 0);
   t.is(dedup.lookup('T', ['a'], 1500), null);
-  dedup.remember('T', ['a'], [stored(7)], 1500);
-  t.deepEqual(dedup.lookup('T', ['a'], 2400), [stored(7)]);
+  dedup.remember('T', ['a'], [sends.get('a')!], 1500);
+  t.like(dedup.lookup('T', ['a'], 2400)?.[0], { queueOffset: 0 });
 });

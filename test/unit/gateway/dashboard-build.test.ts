@@ -1,14 +1,15 @@
 // The built dashboard (dashboard/build) is committed so the broker installs and CI runs without
-// a front-end build. This test rebuilds it with the pinned Vite into a temporary directory and
-// fails when the committed files differ: edit dashboard/src, then `npm run build:dashboard`.
+// a front-end build step. This test rebuilds it (scripts/build-dashboard.mjs, the pinned esbuild)
+// into a temporary directory and fails when the committed files differ: after editing
+// dashboard/, run `npm run build:dashboard` and commit dashboard/build.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { build } from 'vite';
+import { buildDashboard } from '../../../scripts/build-dashboard.mjs';
 
-const root = fileURLToPath(new URL('../../../dashboard/', import.meta.url));
+const committed = fileURLToPath(new URL('../../../dashboard/build/', import.meta.url));
 
 async function files(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
@@ -23,13 +24,12 @@ async function files(dir: string, prefix = ''): Promise<string[]> {
 test('the committed dashboard/build is what the sources build to (run npm run build:dashboard after editing dashboard/)', async (t) => {
   const outDir = await mkdtemp(path.join(tmpdir(), 'bolide-dashboard-'));
   try {
-    await build({ root, configFile: path.join(root, 'vite.config.mjs'), logLevel: 'silent', build: { outDir, emptyOutDir: true } });
-    const committed = path.join(root, 'build');
-    const expected = await files(outDir);
-    t.deepEqual(await files(committed), expected, 'file names differ: the build is stale');
-    for (const file of expected) {
+    const built = await buildDashboard(outDir);
+    t.deepEqual(await files(outDir), built);
+    t.deepEqual(await files(committed), built, 'file names differ: dashboard/build is stale');
+    for (const file of built) {
       const [fresh, stored] = await Promise.all([readFile(path.join(outDir, file)), readFile(path.join(committed, file))]);
-      t.true(fresh.equals(stored), `${file} differs from a fresh build: the build is stale`);
+      t.true(fresh.equals(stored), `${file} differs from a fresh build: dashboard/build is stale`);
     }
   } finally {
     await rm(outDir, { recursive: true, force: true });

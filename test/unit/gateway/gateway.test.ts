@@ -156,10 +156,15 @@ test('/metrics reports the traffic sent: stored messages per topic, lag per queu
   t.true(value(`bolide_messages_appended_total\\{${labels}\\}`) >= 5);
   t.true(value('bolide_process_rss_anon_bytes') > 0);
   t.true(value(`bolide_disk_total_bytes\\{${labels}\\}`) > 0);
+  t.is(value(`bolide_topic_messages_in_total\\{${labels},topic="MetricTopic"\\}`), 5);
+  t.true(value(`bolide_topic_bytes_in_total\\{${labels},topic="MetricTopic"\\}`) > 5 * 2);
+  t.true(value(`bolide_send_latency_seconds_count\\{${labels}\\}`) >= 5);
+  t.is(value(`bolide_send_latency_seconds_bucket\\{${labels},le="\\+Inf"\\}`), value(`bolide_send_latency_seconds_count\\{${labels}\\}`));
   // Every sample line belongs to a declared family.
-  const declared = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge)$/gm)].map((m) => m[1]));
+  const declared = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge|histogram)$/gm)].map((m) => m[1]));
   for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
-    t.true(declared.has(line.split(/[{ ]/)[0]), line);
+    const name = line.split(/[{ ]/)[0] ?? '';
+    t.true(declared.has(name) || declared.has(name.replace(/_(bucket|sum|count)$/, '')), line);
   }
 });
 

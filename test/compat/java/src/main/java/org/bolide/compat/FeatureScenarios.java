@@ -18,11 +18,19 @@ final class FeatureScenarios {
     /** Extra command-line options (name -> description) the feature scenarios read. */
     static final Map<String, String> OPTIONS = new LinkedHashMap<>();
 
+    static {
+        NAMES.addAll(TransactionScenarios.NAMES);
+        OPTIONS.putAll(TransactionScenarios.OPTIONS);
+    }
+
     private FeatureScenarios() {
     }
 
     /** Runs the named feature scenario; false when the name is not a feature scenario. */
     static boolean run(String scenario, Scenarios s) throws Exception {
+        if (TransactionScenarios.NAMES.contains(scenario)) {
+            return TransactionScenarios.run(scenario, s);
+        }
         switch (scenario) {
             default:
                 return false;
