@@ -29,6 +29,7 @@ export class Dashboard {
   readonly assets: StaticAssets;
   readonly sampler: StatsSampler;
 
+  /** Reads the built page into memory and starts sampling (stop with close()). */
   constructor(context: BrokerContext, options: DashboardOptions = {}) {
     this.assets = new StaticAssets(options.dir ?? defaultDashboardDir());
     const store = context.store;
