@@ -15,7 +15,8 @@ export function sparkline(values: readonly number[], width = 120, height = 24): 
   svg.setAttribute('class', 'sparkline');
   const max = Math.max(1, ...values);
   const step = values.length > 1 ? width / (values.length - 1) : width;
-  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 1 - (v / max) * (height - 2)).toFixed(1)}`);
+  // 2 px margins so the 1.5 px stroke is not clipped at the top or bottom.
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`);
   const line = document.createElementNS(SVG_NS, 'polyline');
   line.setAttribute('points', points.join(' '));
   svg.append(line);

@@ -75,12 +75,16 @@ async function messageCount(page: Page, topic: string): Promise<number> {
   return Number((text ?? '').replaceAll(',', ''));
 }
 
-async function produce(gatewayAddr: string, topic: string, count: number, key?: string): Promise<void> {
+/** Produces `count` messages over HTTP; resolves to their msgIds. */
+async function produce(gatewayAddr: string, topic: string, count: number, key?: string): Promise<string[]> {
+  const ids: string[] = [];
   for (let i = 0; i < count; i += 1) {
     const headers: Record<string, string> = key === undefined ? {} : { 'x-bolide-keys': key };
     const response = await fetch(`http://${gatewayAddr}/topics/${topic}/messages`, { method: 'POST', body: `body-${key ?? 'x'}-${i}`, headers });
     if (response.status !== 200) throw new Error(`produce answered ${response.status}: ${await response.text()}`);
+    ids.push(((await response.json()) as { messages: Array<{ msgId: string }> }).messages[0]?.msgId ?? '');
   }
+  return ids;
 }
 
 scenario('the page loads from the gateway and shows the cluster with its broker', async (t) => {
@@ -128,12 +132,12 @@ scenario('a topic created after the page opened is listed, and its message count
   }
 });
 
-scenario('a message is found by its key through the lookup form, and an unknown key finds nothing', async (t) => {
+scenario('a message is found by its key and by its id through the lookup form, and an unknown key finds nothing', async (t) => {
   scenariosRun += 1;
   const gateway = bolide!.gatewayAddr!;
   const topic = `DashKey${Date.now().toString(36)}`;
   await produce(gateway, topic, 3);
-  await produce(gateway, topic, 1, 'order-4711');
+  const [keyedId] = await produce(gateway, topic, 1, 'order-4711');
   const page = await openDashboard(gateway);
   try {
     await page.fill('[data-testid="lookup-topic"]', topic);
@@ -148,6 +152,13 @@ scenario('a message is found by its key through the lookup form, and an unknown 
     t.is(await page.locator('[data-testid="lookup-row"]').count(), 1);
     t.is(await page.locator('[data-testid="lookup-body"]').textContent(), 'body-order-4711-0');
 
+    await page.selectOption('[data-testid="lookup-kind"]', 'id');
+    await page.fill('[data-testid="lookup-value"]', keyedId ?? '');
+    await page.click('[data-testid="lookup-submit"]');
+    await waitForText(page, '#lookup-result', (text) => text.includes(keyedId ?? '(none)'));
+    t.is(await page.locator('[data-testid="lookup-body"]').textContent(), 'body-order-4711-0');
+
+    await page.selectOption('[data-testid="lookup-kind"]', 'key');
     await page.fill('[data-testid="lookup-value"]', 'no-such-key');
     await page.click('[data-testid="lookup-submit"]');
     await page.waitForSelector('[data-testid="lookup-empty"]', { timeout: WAIT_MS });
