@@ -37,6 +37,10 @@ export class Dashboard {
       queues: () => store.queues(),
       maxOffset: (topic, queueId) => store.maxOffset(topic, queueId),
       onQueuesGrew: (listener) => store.onQueuesGrew(listener),
+      // The topic table notifies puts and removals alike: a removal is a change after which it is gone.
+      onTopicDeleted: (listener) => context.topics.onChange((changed) => {
+        if (context.topics.get(changed.topicName) === undefined) listener(changed.topicName);
+      }),
       putTotal: () => context.stats.putTotal,
       getTotal: () => context.stats.getTotal,
     }, { intervalMs: options.intervalMs ?? 2_000, samples: options.samples ?? 60 });

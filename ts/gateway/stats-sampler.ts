@@ -9,7 +9,7 @@
 //
 // Memory is bounded: a topic has a ring (SAMPLES numbers) only while it had traffic within the
 // window; a ring whose last non-zero sample left the window is dropped. The per-queue last-known
-// max offsets are bounded by the queues the store has.
+// max offsets are bounded by the queues the store has (a deleted topic's are dropped).
 
 /** What the sampler needs from the store and the broker's counters. */
 export interface SampledBroker {
@@ -17,6 +17,8 @@ export interface SampledBroker {
   queues(): Array<[topic: string, queueId: number]>;
   maxOffset(topic: string, queueId: number): number;
   onQueuesGrew(listener: (grown: ReadonlyArray<{ topic: string; queueId: number; maxOffset: number }>) => void): () => void;
+  /** A topic was deleted (its queues restart at offset 0 if it is created again). */
+  onTopicDeleted(listener: (topic: string) => void): () => void;
   /** Messages stored / handed to consumers since boot. */
   putTotal(): number;
   getTotal(): number;
@@ -60,7 +62,7 @@ export class StatsSampler {
   #lastPut: number;
   #lastGet: number;
   #timer: NodeJS.Timeout | undefined;
-  #unsubscribe: (() => void) | undefined;
+  #unsubscribe: Array<() => void> = [];
 
   constructor(broker: SampledBroker, options: StatsSamplerOptions) {
     this.#broker = broker;
@@ -77,7 +79,10 @@ export class StatsSampler {
     for (const [topic, queueId] of this.#broker.queues()) {
       this.#knownMax.set(queueKey(topic, queueId), this.#broker.maxOffset(topic, queueId));
     }
-    this.#unsubscribe = this.#broker.onQueuesGrew((grown) => this.onGrowth(grown));
+    this.#unsubscribe = [
+      this.#broker.onQueuesGrew((grown) => this.onGrowth(grown)),
+      this.#broker.onTopicDeleted((topic) => this.#forget(topic)),
+    ];
     this.#timer = setInterval(() => this.sample(), this.#options.intervalMs);
     this.#timer.unref();
   }
@@ -85,8 +90,14 @@ export class StatsSampler {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#unsubscribe = [];
+  }
+
+  /** Drops a deleted topic's queue baselines (its series stays: that traffic happened). Rare: a scan is fine. */
+  #forget(topic: string): void {
+    const prefix = queueKey(topic, 0).slice(0, -1);
+    for (const key of this.#knownMax.keys()) if (key.startsWith(prefix)) this.#knownMax.delete(key);
   }
 
   /** Growth reported by the store's dispatcher (absolute max offsets per queue). */
@@ -96,8 +107,9 @@ export class StatsSampler {
       // A queue never seen was created after start: it grew from 0.
       const before = this.#knownMax.get(key) ?? 0;
       this.#knownMax.set(key, maxOffset);
-      // A smaller max offset means the topic was deleted and re-created: a new baseline, no growth.
-      if (maxOffset > before) this.#pending.set(topic, (this.#pending.get(topic) ?? 0) + (maxOffset - before));
+      // Deletion clears baselines (onTopicDeleted); a smaller max offset still means the queue restarted.
+      const growth = maxOffset >= before ? maxOffset - before : maxOffset;
+      if (growth > 0) this.#pending.set(topic, (this.#pending.get(topic) ?? 0) + growth);
     }
   }
 

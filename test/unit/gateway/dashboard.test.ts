@@ -6,13 +6,14 @@ import { attachGateway } from '../../../ts/gateway/broker-server.js';
 import { Dashboard, STATS_TOPICS_MAX } from '../../../ts/gateway/dashboard-routes.js';
 import { IMMUTABLE, REVALIDATE, StaticAssets } from '../../../ts/gateway/static-assets.js';
 import type { BrokerContext } from '../../../ts/broker/broker-context.js';
+import { Admin, silentLogger } from '../../../ts/sdk/index.js';
 import { startCluster } from '../../support/broker.js';
 
-async function gatewayCluster(t: ExecutionContext): Promise<{ base: string; context: BrokerContext }> {
+async function gatewayCluster(t: ExecutionContext): Promise<{ base: string; context: BrokerContext; namesrvAddr: string }> {
   const cluster = await startCluster(t);
   const gateway = await attachGateway(cluster.broker, { port: 0 });
   t.teardown(() => gateway.stop());
-  return { base: `http://${gateway.address}`, context: cluster.broker.frontEnd().context };
+  return { base: `http://${gateway.address}`, context: cluster.broker.frontEnd().context, namesrvAddr: cluster.namesrvAddr };
 }
 
 /** Resolves once the store reported that `topic` holds `count` messages (after the sampler saw it: listeners run in order). */
@@ -126,6 +127,29 @@ test('a topic idle for a whole window loses its series, so memory follows active
   dashboard.sampler.sample();
   t.is(dashboard.sampler.seriesCount, 0);
   t.deepEqual(dashboard.stats(new URLSearchParams('topics=StatsIdle')).topics['StatsIdle'], [0, 0, 0]);
+});
+
+test('a topic deleted (DELETE_TOPIC_IN_BROKER) and created again counts its new messages from zero', async (t) => {
+  const { base, context, namesrvAddr } = await gatewayCluster(t);
+  const dashboard = new Dashboard(context, { intervalMs: 3_600_000, samples: 4 });
+  t.teardown(() => dashboard.close());
+  const first = grownTo(context, 'StatsAgain', 5);
+  await produce(base, 'StatsAgain', 5);
+  await first;
+  dashboard.sampler.sample();
+  const admin = new Admin({ namesrvAddr, logger: silentLogger });
+  await admin.start();
+  try {
+    await admin.deleteTopic('StatsAgain');
+  } finally {
+    await admin.shutdown();
+  }
+  t.is(context.topics.get('StatsAgain'), undefined);
+  const second = grownTo(context, 'StatsAgain', 2);
+  await produce(base, 'StatsAgain', 2);
+  await second;
+  dashboard.sampler.sample();
+  t.deepEqual(dashboard.stats(new URLSearchParams('topics=StatsAgain')).topics['StatsAgain'], [0, 0, 5, 2]);
 });
 
 test('without a built dashboard directory the assets are unavailable and nothing is served', (t) => {
