@@ -152,4 +152,10 @@ async function tick(): Promise<void> {
 }
 
 void tick();
-window.setInterval(() => void tick(), REFRESH_MS);
+// A tab in the background does not poll: every poll costs the broker a sort of the topic names.
+window.setInterval(() => {
+  if (!document.hidden) void tick();
+}, REFRESH_MS);
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) void tick();
+});
