@@ -64,12 +64,12 @@ const suites = [
     parse: parseCargo,
   },
   {
-    name: 'lint (clippy -D warnings, tsc of sources, tests and benches)',
+    name: 'lint (clippy -D warnings, tsc of sources, tests, benches and dashboard)',
     skipInQuick: true,
     command: 'sh',
     args: [
       '-c',
-      'cargo clippy --release --workspace --all-targets -- -D warnings && npx tsc -p tsconfig.json --noEmit && npx tsc -p test/tsconfig.json --noEmit && npx tsc -p bench/tsconfig.json --noEmit',
+      'cargo clippy --release --workspace --all-targets -- -D warnings && npx tsc -p tsconfig.json --noEmit && npx tsc -p test/tsconfig.json --noEmit && npx tsc -p bench/tsconfig.json --noEmit && npx tsc -p dashboard/tsconfig.json',
     ],
     // A lint pass is one check: it passed or it failed.
     parse: (_output, code) => ({ passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 }),

@@ -26,10 +26,14 @@ export interface BolideProcess {
 /**
  * Starts NameServer + broker in one child process; `brokerArgs` are `--key=value` broker.conf keys. With
  * `--namesrvAddr=host:port` among them only a broker starts, registered to that NameServer.
+ * `prepare` runs before the start with the (empty) storePathRootDir, e.g. to write config files.
  */
-export async function startBolideProcess(brokerArgs: string[] = [], startTimeoutMs = 60_000): Promise<BolideProcess> {
+export async function startBolideProcess(
+  brokerArgs: string[] = [], startTimeoutMs = 60_000, prepare?: (storeDir: string) => Promise<void>,
+): Promise<BolideProcess> {
   const started = Date.now();
   const workDir = await mkdtemp(path.join(tmpdir(), 'bolide-proc-'));
+  if (prepare !== undefined) await prepare(path.join(workDir, 'store'));
   const log = createWriteStream(path.join(workDir, 'bolide.log'));
   const child: ChildProcess = spawn(process.execPath, [
     ...BROKER_NODE_FLAGS, '--import=tsx', path.join(repoRoot, 'test/support/start-bolide.ts'),

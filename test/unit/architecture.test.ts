@@ -58,7 +58,7 @@ const rules: Record<string, { modules: string[]; builtins: string[] }> = {
   },
   'ts/gateway': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/broker', 'ts/config', 'ts/gateway'],
-    builtins: ['node:fs', 'node:module', 'node:path', 'node:zlib', '@trufflesuite/uws-js-unofficial'],
+    builtins: ['node:crypto', 'node:fs', 'node:module', 'node:path', 'node:url', 'node:zlib', '@trufflesuite/uws-js-unofficial'],
   },
   'ts/sdk': {
     modules: ['ts/common', 'ts/protocol', 'ts/remoting', 'ts/filter', 'ts/sdk'],

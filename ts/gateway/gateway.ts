@@ -8,6 +8,7 @@
 //   GET  /api/cluster | /api/topics[/{topic}] | /api/groups[/{group}] | /api/messages[/{id}]
 //   GET  /metrics                   Prometheus text (metrics.ts)
 //   GET  /healthz                   200 once the broker serves
+//   GET  /, /assets/*, /api/stats   the dashboard (dashboard-routes.ts)
 //
 // Every handler copies what it needs out of the uWS request synchronously (the request object
 // is only valid until the handler returns), registers onAborted before any await, and answers
@@ -23,6 +24,7 @@ import { BATCH_CONTENT_TYPE, produce, type ProduceResult, type ProduceTarget } f
 import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
 import { PopService } from './pop-service.js';
+import { Dashboard } from './dashboard-routes.js';
 import { WsSession } from './ws-session.js';
 import type { RemotingCommand } from '../protocol/command.js';
 import { loadUws, type HttpRequest, type HttpResponse, type ListenSocket, type TemplatedApp } from './uws.js';
@@ -66,6 +68,7 @@ export class Gateway {
   #listenSocket: ListenSocket | undefined;
   #port = 0;
   #pop: PopService | undefined;
+  #dashboard: Dashboard | undefined;
   readonly #produceTarget: ProduceTarget;
   readonly counters = { requests: 0, produced: 0, errors: 0 };
 
@@ -94,11 +97,13 @@ export class Gateway {
     this.#pop = new PopService(this.#broker.context, {
       maxInflightPerTopic: 10_000, popGroupTtlMs: this.#broker.context.options.channelExpiredTimeout,
     });
+    this.#dashboard = new Dashboard(this.#broker.context);
     this.#routes(app);
     const socket = await new Promise<ListenSocket | false>((resolve) => {
       app.listen(this.#options.host, this.#options.port, (listenSocket) => resolve(listenSocket));
     });
     if (socket === false) {
+      this.#dashboard.close();
       throw new GatewayError('LISTEN_FAILED', `the gateway could not listen on ${this.#options.host}:${this.#options.port} (port in use or address not local); set gatewayPort or gatewayEnable=false`);
     }
     this.#app = app;
@@ -113,6 +118,7 @@ export class Gateway {
     loadUws().us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
     this.#pop?.close();
+    this.#dashboard?.close();
   }
 
   #routes(app: TemplatedApp): void {
@@ -170,6 +176,7 @@ export class Gateway {
       }
     });
     app.get('/healthz', (res, req) => this.#exchange(res, req).json(200, { status: 'UP' }));
+    this.#dashboard?.mount(app, (res, req) => this.#exchange(res, req), (exchange, error) => this.#fail(exchange, error));
     app.any('/*', (res, req) => this.#sync(res, req, (ex) => {
       throw new GatewayError('NOT_FOUND', `no route for ${ex.method} ${ex.url}`);
     }));
