@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import {
-  ConsumeStatus, Producer, PushConsumer, hashSelector, type MessageExt, type PushConsumerOptions,
+  Admin, ConsumeStatus, Producer, PushConsumer, hashSelector, type MessageExt, type PushConsumerOptions,
 } from '../../../ts/sdk/index.js';
 import {
   brokerSkipReason, timersSupported, createTopic, startBrokerUnderTest, testLogger, uniqueName, waitUntil, type BrokerUnderTest,
@@ -244,6 +244,31 @@ btest('graceful shutdown waits for running handlers and commits their offsets', 
   await c2.start();
   t.true(await waitUntil(() => finished + again.length >= 5, 15_000), `${finished} + ${again.length}`);
   t.is(finished + again.length, 5);
+});
+
+btest('retries to the DLQ: after maxReconsumeTimes failed redeliveries the message goes to %DLQ%<group>', async (t) => {
+  const topic = uniqueName('dlq');
+  const group = uniqueName('dg');
+  await createTopic(broker!.namesrvAddr, topic, 1);
+  const attempts: number[] = [];
+  const c = consumer({ groupName: group, maxReconsumeTimes: 2 });
+  c.subscribe(topic, '*');
+  c.onMessage((messages, context) => {
+    for (const m of messages) attempts.push(m.reconsumeTimes);
+    context.delayLevelWhenNextConsume = 1;
+    return ConsumeStatus.RECONSUME_LATER;
+  });
+  await c.start();
+  await producer.send({ topic, body: 'poison' });
+  const admin = new Admin({ namesrvAddr: broker!.namesrvAddr, logger: testLogger });
+  await admin.start();
+  try {
+    const dlqCount = async () => (await admin.topicStats(`%DLQ%${group}`).catch(() => [])).reduce((n, q) => n + q.maxOffset - q.minOffset, 0);
+    t.true(await waitUntil(async () => (await dlqCount()) === 1, 40_000), `attempts ${attempts.join(',')}`);
+    t.deepEqual(attempts, [0, 1, 2], 'delivered once, then retried twice');
+  } finally {
+    await admin.shutdown();
+  }
 });
 
 btest('delayed messages: delay level 1 arrives no earlier than asked, after a plain send', async (t) => {

@@ -127,3 +127,15 @@ test('delayLevel -1 sends straight to the DLQ; a direct send to a retry topic pa
   }));
   t.is(bogus.code, ResponseCode.SYSTEM_ERROR);
 });
+
+test('successive retries of one message are each delivered, also right after a start', async (t) => {
+  // Just after a start every due message is checked against its real topic (crash safety):
+  // retry copies share UNIQ_KEY and born time, and must still not be taken for each other.
+  const { client, brokerAddr, broker } = await startCluster(t, { messageDelayLevel: LEVELS });
+  const sent = await client.invoke(brokerAddr, sendRequest({ topic: 'Twice', body: 'again', properties: { UNIQ_KEY: 'C0A8000100002A9F0000000000000A04' } }));
+  t.is((await client.invoke(brokerAddr, sendBack(sent.extFields['msgId']!, 'twice', 1, 5))).code, ResponseCode.SUCCESS);
+  await waitFor(() => stored(broker, '%RETRY%twice').length === 1, 5000, 'the first retry');
+  t.is((await client.invoke(brokerAddr, sendBack(stored(broker, '%RETRY%twice')[0]!.msgId, 'twice', 1, 5))).code, ResponseCode.SUCCESS);
+  await waitFor(() => stored(broker, '%RETRY%twice').length === 2, 5000, 'the second retry');
+  t.deepEqual(stored(broker, '%RETRY%twice').map((m) => m.reconsumeTimes), [1, 2]);
+});

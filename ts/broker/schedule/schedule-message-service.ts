@@ -120,7 +120,10 @@ export class ScheduleMessageService {
     try {
       for (const offset of this.#context.store.queryByKey(topic, uniqKey, 8, scheduled.storeTimestamp, Date.now() + 60_000)) {
         const copy = decodeStoredMessage(this.#context.store.messageAt(offset)).message;
-        if (copy.topic === topic && copy.properties[MessageProperty.UNIQ_KEY] === uniqKey && copy.bornTimestamp === scheduled.bornTimestamp) {
+        // Retry copies of one message share UNIQ_KEY and born time: a delivered copy of *this*
+        // record was stored after it, with the same reconsume count.
+        if (copy.topic === topic && copy.properties[MessageProperty.UNIQ_KEY] === uniqKey && copy.bornTimestamp === scheduled.bornTimestamp
+          && copy.reconsumeTimes === scheduled.reconsumeTimes && copy.storeTimestamp >= scheduled.storeTimestamp) {
           return true;
         }
       }
