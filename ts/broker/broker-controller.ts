@@ -33,6 +33,8 @@ import { PullMessageProcessor } from './pull-processor.js';
 import { queryProcessors } from './query-processors.js';
 import { RebalanceLockManager } from './rebalance-lock-manager.js';
 import { sendProcessor } from './send-processor.js';
+import { consumerSendMsgBackProcessor } from './schedule/retry-dlq.js';
+import { ScheduleMessageService } from './schedule/schedule-message-service.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 
@@ -72,6 +74,7 @@ export class BrokerController {
   #store: MessageStore | undefined;
   #pull: PullMessageProcessor | undefined;
   #registrar: NameServerRegistrar | undefined;
+  #schedule: ScheduleMessageService | undefined;
   readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
@@ -144,6 +147,11 @@ export class BrokerController {
       await this.#listen(this.#handlers(context, pull));
       this.#store.setStoreHost(this.options.brokerIP1, this.#port);
       this.#startTimers();
+      this.#schedule = new ScheduleMessageService({
+        store: this.#store, configDir: join(this.options.storePathRootDir, 'config'),
+        messageDelayLevel: this.options.messageDelayLevel, messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
+      });
+      this.#schedule.start();
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
       await this.#registrar.start();
@@ -198,6 +206,7 @@ export class BrokerController {
       ...adminProcessors(context),
       ...adminStatsProcessors(context),
       ...adminGroupProcessors(context),
+      [RequestCode.CONSUMER_SEND_MSG_BACK, consumerSendMsgBackProcessor(context)],
     ];
   }
 
@@ -284,6 +293,7 @@ export class BrokerController {
     } catch (error) {
       this.#logger.error('persisting config failed', { error: errorMessage(error) });
     }
+    this.#schedule?.shutdown();
     this.#store?.close();
   }
 }

@@ -17,6 +17,7 @@ import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
+import { routeSentMessage } from './schedule/retry-dlq.js';
 import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
@@ -80,16 +81,15 @@ function checkTopic(context: BrokerContext, request: RemotingCommand, header: Se
 }
 
 /**
- * Where a send to a retry topic is stored. RocketMQ moves a `%RETRY%` message whose
- * reconsumeTimes exceeds the group's limit to `%DLQ%<group>`; that move is part of the
- * retry/DLQ work (issue 5). Until then every message is stored where it was sent.
+ * Where a sent message is stored: a %RETRY% message past its maximum goes to %DLQ%<group>,
+ * a delayed one to SCHEDULE_TOPIC_XXXX (see ./schedule/retry-dlq.ts).
  */
 export function routeRetryMessage(
-  _context: BrokerContext,
-  _header: SendMessageRequestHeader,
+  context: BrokerContext,
+  header: SendMessageRequestHeader,
   message: AppendMessage,
 ): AppendMessage {
-  return message;
+  return routeSentMessage(context, header, message);
 }
 
 /** The response to a failed append or flush: store errors map to RocketMQ's put-status codes. */
