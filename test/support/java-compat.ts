@@ -21,7 +21,8 @@ export const driverProjectDir = path.join(repoRoot, 'test', 'compat', 'java');
 export const COMPAT_CLIENT_VERSIONS = ['4.9.8', '5.3.3'] as const;
 
 /** Scenarios of FeatureScenarios.java (one line per feature class). */
-export type FeatureScenarioName = never;
+export type FeatureScenarioName =
+  | 'delay-levels' | 'retry-to-dlq';
 
 export type ScenarioName =
   | FeatureScenarioName

@@ -151,7 +151,8 @@ export class BrokerController {
         store: this.#store, configDir: join(this.options.storePathRootDir, 'config'),
         messageDelayLevel: this.options.messageDelayLevel, messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
       });
-      this.#schedule.start();
+      // As in RocketMQ, only a master delivers due messages (a slave's CommitLog is the master's copy).
+      if (this.options.brokerRole !== 'SLAVE') this.#schedule.start();
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
       await this.#registrar.start();

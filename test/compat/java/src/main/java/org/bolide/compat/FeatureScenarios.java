@@ -18,11 +18,18 @@ final class FeatureScenarios {
     /** Extra command-line options (name -> description) the feature scenarios read. */
     static final Map<String, String> OPTIONS = new LinkedHashMap<>();
 
+    static {
+        DelayRetryScenarios.register(NAMES, OPTIONS);
+    }
+
     private FeatureScenarios() {
     }
 
     /** Runs the named feature scenario; false when the name is not a feature scenario. */
     static boolean run(String scenario, Scenarios s) throws Exception {
+        if (DelayRetryScenarios.NAMES.contains(scenario)) {
+            return DelayRetryScenarios.run(scenario, s);
+        }
         switch (scenario) {
             default:
                 return false;
