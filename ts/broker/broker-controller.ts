@@ -35,6 +35,7 @@ import { RebalanceLockManager } from './rebalance-lock-manager.js';
 import { sendProcessor } from './send-processor.js';
 import { consumerSendMsgBackProcessor } from './schedule/retry-dlq.js';
 import { ScheduleMessageService } from './schedule/schedule-message-service.js';
+import { TimerMessageService } from './schedule/timer-message-service.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 
@@ -75,6 +76,7 @@ export class BrokerController {
   #pull: PullMessageProcessor | undefined;
   #registrar: NameServerRegistrar | undefined;
   #schedule: ScheduleMessageService | undefined;
+  #timer: TimerMessageService | undefined;
   readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
@@ -152,7 +154,14 @@ export class BrokerController {
         messageDelayLevel: this.options.messageDelayLevel, messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
       });
       // As in RocketMQ, only a master delivers due messages (a slave's CommitLog is the master's copy).
-      if (this.options.brokerRole !== 'SLAVE') this.#schedule.start();
+      this.#timer = new TimerMessageService({
+        store: this.#store, configDir: join(this.options.storePathRootDir, 'config'),
+        messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
+      });
+      if (this.options.brokerRole !== 'SLAVE') {
+        this.#schedule.start();
+        this.#timer.start();
+      }
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
       await this.#registrar.start();
@@ -295,6 +304,7 @@ export class BrokerController {
       this.#logger.error('persisting config failed', { error: errorMessage(error) });
     }
     this.#schedule?.shutdown();
+    this.#timer?.shutdown();
     this.#store?.close();
   }
 }

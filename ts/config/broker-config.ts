@@ -51,6 +51,7 @@ export interface BrokerConfig {
   maxPendingLongPolls: number;
   /** Bolide: pull responses at least this large go out by sendfile, smaller ones by writev. */
   pullSendfileMinBytes: number;
+  timerMaxDelaySec: number;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -101,6 +102,7 @@ export const brokerConfigSchema: ConfigSchema = {
     type: 'long', default: 256 * 1024, min: 0,
     description: 'Bolide: pull responses of at least this many bytes are sent with sendfile, smaller ones with writev of Buffers over the mapping (see bench/store)',
   },
+  timerMaxDelaySec: { type: 'long', default: 3 * 24 * 3600, min: 1, description: 'latest TIMER_DELIVER_MS / TIMER_DELAY_* accepted, seconds from now' },
 };
 
 /** RocketMQ broker keys Bolide accepts and ignores (with a warning). */

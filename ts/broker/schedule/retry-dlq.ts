@@ -27,6 +27,7 @@ import { DLQ_GROUP_TOPIC_PREFIX, newTopicConfig, RETRY_GROUP_TOPIC_PREFIX } from
 import type { TopicConfig } from '../../protocol/namesrv-bodies.js';
 import { delayLevelsOf, scheduleIfDelayed } from './delay-levels.js';
 import { copyOf, readStoredMessage } from './stored-copy.js';
+import { timerIfRequested } from './timer-message.js';
 
 /** RocketMQ's DLQ_NUMS_PER_GROUP. */
 const DLQ_QUEUES = 1;
@@ -47,7 +48,9 @@ function randomQueue(count: number): number {
 
 /**
  * The send-path hook: where a sent message is stored. A %RETRY% message past its group's
- * maximum goes to the DLQ; a message with DELAY goes to SCHEDULE_TOPIC_XXXX.
+ * maximum goes to the DLQ; a message with DELAY goes to SCHEDULE_TOPIC_XXXX, one with a future
+ * TIMER_* time to rmq_sys_wheel_timer.
+ * @throws TimerMessageError (answered MESSAGE_ILLEGAL) for a delivery time beyond timerMaxDelaySec
  */
 export function routeSentMessage(context: BrokerContext, header: SendMessageRequestHeader,
   message: AppendMessage): AppendMessage {
@@ -67,7 +70,8 @@ export function routeSentMessage(context: BrokerContext, header: SendMessageRequ
       context.logger.info('retry message past its maximum stored in the DLQ', { group, reconsumeTimes, max });
     }
   }
-  return scheduleIfDelayed(routed, delayLevelsOf(context.options.messageDelayLevel));
+  const scheduled = scheduleIfDelayed(routed, delayLevelsOf(context.options.messageDelayLevel));
+  return scheduled !== routed ? scheduled : timerIfRequested(routed, context.options.timerMaxDelaySec * 1000);
 }
 
 /** A dead letter is never delayed and says where it came from (the topic first consumed, the client msgId). */

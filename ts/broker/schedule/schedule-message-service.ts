@@ -26,7 +26,7 @@ import type { MessageStore } from '../../store/index.js';
 import { readJsonFile, writeJsonFileAtomic } from '../json-file.js';
 import { SystemTopic } from '../topic-config-manager.js';
 import { parseDelayLevels } from './delay-levels.js';
-import { copyOf, readStoredMessage } from './stored-copy.js';
+import { copyOf, deliveredBefore } from './stored-copy.js';
 
 /** RocketMQ polls an idle level every 100 ms. */
 const IDLE_POLL_MS = 100;
@@ -198,25 +198,12 @@ export class ScheduleMessageService {
       this.#logger.warn('delayed message without REAL_TOPIC/REAL_QID dropped', { msgId: message.msgId });
       return undefined;
     }
-    if (message.queueOffset < (this.#recheckBelow[message.queueId] ?? 0) && this.#deliveredBefore(message, topic)) {
+    if (message.queueOffset < (this.#recheckBelow[message.queueId] ?? 0) && this.#indexEnabled && deliveredBefore(this.#store, message, topic)) {
       return undefined;
     }
     delete properties[MessageProperty.DELAY];
     // A failed put throws: the offset is not advanced and the level retries after a back-off.
     return this.#store.append(copyOf(message, topic, queueId, properties)).endOffset;
-  }
-
-  /** After a restart: was this schedule record already delivered before the crash? */
-  #deliveredBefore(message: StoredMessage, topic: string): boolean {
-    const uniq = message.properties[MessageProperty.UNIQ_KEY];
-    if (!this.#indexEnabled || uniq === undefined) return false;
-    const found = this.#store.queryByKey(topic, uniq, 32, message.storeTimestamp, Number.MAX_SAFE_INTEGER);
-    return found.some((physicalOffset) => {
-      const copy = readStoredMessage(this.#store, physicalOffset);
-      return copy !== undefined && copy.topic === topic && copy.storeTimestamp >= message.storeTimestamp
-        && copy.commitLogOffset > message.commitLogOffset && copy.reconsumeTimes === message.reconsumeTimes
-        && copy.properties[MessageProperty.UNIQ_KEY] === uniq;
-    });
   }
 
   /** Moves a level to `offset`; it becomes durable once the level's last copy is flushed. */

@@ -3,7 +3,7 @@
 // body and properties (so UNIQ_KEY, the client's msgId, survives every re-put).
 
 import { decodeStoredMessage, type StoredMessage } from '../../protocol/message-record.js';
-import { encodeProperties, type MessageProperties } from '../../protocol/properties.js';
+import { encodeProperties, MessageProperty, type MessageProperties } from '../../protocol/properties.js';
 import type { AppendMessage, MessageStore } from '../../store/index.js';
 
 /** The record at a CommitLog offset, decoded; undefined if there is none (or it is unreadable). */
@@ -26,4 +26,19 @@ export function copyOf(stored: StoredMessage, topic: string, queueId: number, pr
     bornHost: stored.bornHost.address, bornPort: stored.bornHost.port, reconsumeTimes,
     preparedTransactionOffset: stored.preparedTransactionOffset,
   };
+}
+
+/**
+ * After a restart: was this held record (schedule or timer) already delivered to `topic` before
+ * the crash? Looks for a copy with its UNIQ_KEY stored later, with the same reconsumeTimes.
+ */
+export function deliveredBefore(store: MessageStore, held: StoredMessage, topic: string): boolean {
+  const uniq = held.properties[MessageProperty.UNIQ_KEY];
+  if (uniq === undefined) return false;
+  const found = store.queryByKey(topic, uniq, 32, held.storeTimestamp, Number.MAX_SAFE_INTEGER);
+  return found.some((physicalOffset) => {
+    const copy = readStoredMessage(store, physicalOffset);
+    return copy !== undefined && copy.topic === topic && copy.commitLogOffset > held.commitLogOffset
+      && copy.reconsumeTimes === held.reconsumeTimes && copy.properties[MessageProperty.UNIQ_KEY] === uniq;
+  });
 }
