@@ -86,6 +86,16 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
     // Bolide also stamps the dead letter with where it came from.
     for (const d of details['dlq'] as Array<Record<string, unknown>>) t.is(d['DLQ_ORIGIN_TOPIC'], topic);
   });
+
+  jtest(`Bolide, client ${version}: TIMER_DELIVER_MS messages arrive, never early`, async (t) => {
+    t.timeout(3 * 60_000);
+    const details = await scenario(t, bolide?.namesrvAddr, version, 'timer-delivery', {
+      count: 3, queues: 2, extraArgs: ['--timer-delay-ms', '1500'],
+    });
+    const deliveries = details['deliveries'] as Array<{ lateMs: number | null }>;
+    t.is(deliveries.length, 3);
+    for (const d of deliveries) t.true(d.lateMs !== null && d.lateMs >= 0, JSON.stringify(d));
+  });
 }
 
 // The same scenarios against Apache RocketMQ 5.3.3 with the same delay table (client 5.3.3 only: one JVM broker is slow enough).
@@ -102,4 +112,8 @@ jtest('Apache 5.3.3, client 5.3.3: delay levels and retry → DLQ scenarios hold
   });
   checkDlq(t, retry, topic);
   t.log(`Apache DLQ properties: ${JSON.stringify(retry['dlq'])}`);
+  const timers = await scenario(t, apache.namesrvAddr, '5.3.3', 'timer-delivery', {
+    count: 3, queues: 2, extraArgs: ['--timer-delay-ms', '1500'],
+  });
+  for (const d of timers['deliveries'] as Array<{ lateMs: number | null }>) t.true(d.lateMs !== null && d.lateMs >= 0, JSON.stringify(d));
 });

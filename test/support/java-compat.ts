@@ -22,7 +22,7 @@ export const COMPAT_CLIENT_VERSIONS = ['4.9.8', '5.3.3'] as const;
 
 /** Scenarios of FeatureScenarios.java (one line per feature class). */
 export type FeatureScenarioName =
-  | 'delay-levels' | 'retry-to-dlq';
+  | 'delay-levels' | 'retry-to-dlq' | 'timer-delivery';
 
 export type ScenarioName =
   | FeatureScenarioName

@@ -13,6 +13,7 @@ import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
+import org.apache.rocketmq.common.message.MessageAccessor;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
 
@@ -26,14 +27,17 @@ import org.apache.rocketmq.common.message.MessageExt;
  *   retry-to-dlq: a push consumer (maxReconsumeTimes = --max-reconsume) that always answers RECONSUME_LATER sees
  *     each message max+1 times with reconsumeTimes 0..max and its original topic; the message then sits in
  *     %DLQ%group with reconsumeTimes max+1, its msgId, RETRY_TOPIC and ORIGIN_MESSAGE_ID.
+ *   timer-delivery: messages with TIMER_DELIVER_MS (RocketMQ 5's arbitrary delivery time; set as a property so the
+ *     4.9 client can send it too) arrive no earlier than that time.
  */
 final class DelayRetryScenarios {
-    static final List<String> NAMES = List.of("delay-levels", "retry-to-dlq");
+    static final List<String> NAMES = List.of("delay-levels", "retry-to-dlq", "timer-delivery");
 
     static void register(List<String> names, Map<String, String> options) {
         names.addAll(NAMES);
         options.put("level-delays-ms", "delay-levels: the broker's delays of levels 1 and 3 in ms (1000,10000)");
         options.put("max-reconsume", "retry-to-dlq: the consumer's maxReconsumeTimes (2)");
+        options.put("timer-delay-ms", "timer-delivery: delivery time = send time + this (2000)");
     }
 
     private final Scenarios s;
@@ -49,6 +53,9 @@ final class DelayRetryScenarios {
                 return true;
             case "retry-to-dlq":
                 new DelayRetryScenarios(s).retryToDlq();
+                return true;
+            case "timer-delivery":
+                new DelayRetryScenarios(s).timerDelivery();
                 return true;
             default:
                 return false;
@@ -227,5 +234,47 @@ final class DelayRetryScenarios {
         if (!wrong.isEmpty()) {
             s.problems.add(wrong.size() + " deliveries with the retry topic, first: " + wrong.get(0));
         }
+    }
+
+    private void timerDelivery() throws Exception {
+        long delay = s.longOpt("timer-delay-ms", 2000);
+        DefaultMQProducer p = s.producer();
+        s.ensureTopic(p);
+        Map<String, Long> arrived = new ConcurrentHashMap<>();
+        consumer(s.group, s.topic, -1, (list, ctx) -> {
+            long now = System.currentTimeMillis();
+            for (MessageExt m : list) {
+                arrived.putIfAbsent(m.getMsgId(), now);
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        Map<String, Long> deliverAt = new LinkedHashMap<>();
+        for (int i = 0; i < Math.max(1, s.count); i++) {
+            Message m = new Message(s.topic, "timer", (s.run + "-timer-" + i).getBytes(StandardCharsets.UTF_8));
+            long at = System.currentTimeMillis() + delay + i * 100L;
+            MessageAccessor.putProperty(m, "TIMER_DELIVER_MS", Long.toString(at));
+            SendResult r = p.send(m);
+            if (r.getSendStatus() != SendStatus.SEND_OK) {
+                s.problems.add("send " + i + ": " + r.getSendStatus());
+            }
+            deliverAt.put(r.getMsgId(), at);
+        }
+        while (beforeDeadline() && !arrived.keySet().containsAll(deliverAt.keySet())) {
+            sleepABit();
+        }
+        List<Map<String, Object>> report = new ArrayList<>();
+        for (Map.Entry<String, Long> e : deliverAt.entrySet()) {
+            Long got = arrived.get(e.getKey());
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("msgId", e.getKey());
+            r.put("lateMs", got == null ? null : got - e.getValue());
+            report.add(r);
+            if (got == null) {
+                s.problems.add("timer message " + e.getKey() + " never arrived");
+            } else if (got < e.getValue()) {
+                s.problems.add("timer message " + e.getKey() + " arrived " + (e.getValue() - got) + " ms early");
+            }
+        }
+        s.details.put("deliveries", report);
     }
 }
