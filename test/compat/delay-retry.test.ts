@@ -99,7 +99,7 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
 }
 
 // The same scenarios against Apache RocketMQ 5.3.3 with the same delay table (client 5.3.3 only: one JVM broker is slow enough).
-jtest('Apache 5.3.3, client 5.3.3: delay levels and retry → DLQ scenarios hold (self-check)', async (t) => {
+jtest('Apache 5.3.3, client 5.3.3: delay levels, retry → DLQ and TIMER_DELIVER_MS scenarios hold (self-check)', async (t) => {
   t.timeout(10 * 60_000);
   apache = await startApacheRocketMQ({ brokerConfig: { messageDelayLevel: DELAY_LEVELS } });
   const delays = await scenario(t, apache.namesrvAddr, '5.3.3', 'delay-levels', {
