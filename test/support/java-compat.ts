@@ -24,7 +24,8 @@ export const COMPAT_CLIENT_VERSIONS = ['4.9.8', '5.3.3'] as const;
 export type FeatureScenarioName =
   | 'transaction-commit' | 'transaction-rollback' | 'transaction-check-commit' | 'transaction-crash' | 'transaction-checker'
   | 'filter-table'
-  | 'produce-compressed';
+  | 'produce-compressed'
+  | 'delay-levels' | 'retry-to-dlq' | 'timer-delivery';
 
 export type ScenarioName =
   | FeatureScenarioName

@@ -34,12 +34,12 @@ import { PullMessageProcessor } from './pull-processor.js';
 import { queryProcessors } from './query-processors.js';
 import { RebalanceLockManager } from './rebalance-lock-manager.js';
 import { createSendService, sendProcessor, type SendService } from './send-processor.js';
+import { consumerSendMsgBackProcessor } from './schedule/retry-dlq.js';
+import { ScheduleMessageService } from './schedule/schedule-message-service.js';
+import { TimerMessageService } from './schedule/timer-message-service.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 import { TransactionCheckService } from './transaction/transaction-check-service.js';
-import { ScheduleMessageService } from './schedule/schedule-message-service.js';
-import { delayLevelsOf } from './schedule/send-hooks.js';
-import { sendBackProcessor } from './schedule/send-back-processor.js';
 import { endTransactionProcessor } from './transaction/end-transaction-processor.js';
 import { TransactionalMessageService } from './transaction/transactional-message-service.js';
 
@@ -85,6 +85,7 @@ export class BrokerController {
   #transactions: TransactionalMessageService | undefined;
   #transactionCheck: TransactionCheckService | undefined;
   #schedule: ScheduleMessageService | undefined;
+  #timer: TimerMessageService | undefined;
   readonly #closeListeners = new Set<(info: ConnectionClosedInfo) => void>();
   #timers: NodeJS.Timeout[] = [];
   #port = 0;
@@ -166,13 +167,24 @@ export class BrokerController {
       this.#transactions = new TransactionalMessageService(context);
       this.#transactions.ensureTopics();
       this.#transactionCheck = new TransactionCheckService(this.#transactions);
-      this.#schedule = new ScheduleMessageService(context, delayLevelsOf(context), join(this.options.storePathRootDir, 'config'));
       await this.#listen(this.#handlers(context, pull, send));
       this.#store.setStoreHost(this.options.brokerIP1, this.#port);
       this.#startedAt = Date.now();
       this.#startTimers();
       this.#transactionCheck.start();
-      this.#schedule.start();
+      this.#schedule = new ScheduleMessageService({
+        store: this.#store, configDir: join(this.options.storePathRootDir, 'config'),
+        messageDelayLevel: this.options.messageDelayLevel, messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
+      });
+      // As in RocketMQ, only a master delivers due messages (a slave's CommitLog is the master's copy).
+      this.#timer = new TimerMessageService({
+        store: this.#store, configDir: join(this.options.storePathRootDir, 'config'),
+        messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
+      });
+      if (this.options.brokerRole !== 'SLAVE') {
+        this.#schedule.start();
+        this.#timer.start();
+      }
       this.#registrar = this.#newRegistrar();
       this.topics.onChange(() => void this.#registrar?.registerNow());
       await this.#registrar.start();
@@ -240,7 +252,7 @@ export class BrokerController {
       ...adminStatsProcessors(context),
       ...adminGroupProcessors(context),
       ...(this.#transactions === undefined ? [] : endTransactionProcessor(this.#transactions)),
-      ...sendBackProcessor(context),
+      [RequestCode.CONSUMER_SEND_MSG_BACK, consumerSendMsgBackProcessor(context)],
     ];
   }
 
@@ -310,7 +322,6 @@ export class BrokerController {
       this.#logger.warn('name server unregistration failed', { error: errorMessage(error) }));
     for (const timer of this.#timers) clearInterval(timer);
     this.#transactionCheck?.stop();
-    this.#schedule?.stop();
     this.#timers = [];
     if (this.#pull !== undefined) {
       this.#pull.hold.close();
@@ -329,6 +340,8 @@ export class BrokerController {
     } catch (error) {
       this.#logger.error('persisting config failed', { error: errorMessage(error) });
     }
+    this.#schedule?.shutdown();
+    this.#timer?.shutdown();
     this.#store?.close();
   }
 }

@@ -18,7 +18,7 @@ import type { RequestHandler } from '../remoting/processor-table.js';
 import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
 import { SendDeduplicator, type StoredSend } from './send-dedup.js';
-import { routeRetrySend, scheduleIfDelayed } from './schedule/send-hooks.js';
+import { routeSentMessage } from './schedule/retry-dlq.js';
 import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
@@ -83,16 +83,15 @@ function checkTopic(context: BrokerContext, request: RemotingCommand, header: Se
 }
 
 /**
- * Where a send to a retry topic is stored: past the group's retry limit, in its DLQ
- * (schedule/send-hooks.ts). Every other message is stored where it was sent.
+ * Where a sent message is stored: a %RETRY% message past its maximum goes to %DLQ%<group>,
+ * a delayed one to SCHEDULE_TOPIC_XXXX (see ./schedule/retry-dlq.ts).
  */
 export function routeRetryMessage(
   context: BrokerContext,
   header: SendMessageRequestHeader,
   message: AppendMessage,
-  properties: MessageProperties = {},
 ): AppendMessage {
-  return routeRetrySend(context, header, message, properties);
+  return routeSentMessage(context, header, message);
 }
 
 /** The response to a failed append or flush: store errors map to RocketMQ's put-status codes. */
@@ -142,11 +141,11 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     if (problem !== null) return problem;
     const decoded = decodeProperties(propertiesText);
     const uniq = decoded[MessageProperty.UNIQ_KEY];
-    const routed = routeRetryMessage(context, header, { ...base, body, properties, flag: header.flag }, decoded);
-    const half = halfMessageIfPrepared(header, decoded, routed);
-    // A prepared message keeps its DELAY until it is committed; any other delayed send waits
-    // in SCHEDULE_TOPIC_XXXX.
-    const message = half !== routed ? half : scheduleIfDelayed(context, decoded, routed);
+    const sent: AppendMessage = { ...base, body, properties, flag: header.flag };
+    // A prepared message becomes a half message as sent (its DELAY waits for the commit); any
+    // other goes where retry/DLQ and delay rules put it.
+    const half = halfMessageIfPrepared(header, decoded, sent);
+    const message = half !== sent ? half : routeRetryMessage(context, header, sent);
     return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq], wait: decoded[MessageProperty.WAIT] !== 'false' };
   }
   const messages: AppendMessage[] = [];
@@ -159,7 +158,7 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     if (problem !== null) return problem;
     const uniq = entry.properties[MessageProperty.UNIQ_KEY];
     if (uniq !== undefined) uniqKeys.push(uniq);
-    messages.push(routeRetryMessage(context, header, { ...base, body: entry.body, properties, flag: entry.flag }, entry.properties));
+    messages.push(routeRetryMessage(context, header, { ...base, body: entry.body, properties, flag: entry.flag }));
   }
   if (messages.length === 0) return 'the batch is empty';
   return { messages, uniqKeys, wait: decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false' };

@@ -69,6 +69,7 @@ export interface BrokerConfig {
   gatewayPort: number;
   gatewayMaxBodyBytes: number;
   gatewayWsMaxBufferedBytes: number;
+  timerMaxDelaySec: number;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -140,6 +141,7 @@ export const brokerConfigSchema: ConfigSchema = {
     type: 'int', default: 16 * 1024 * 1024, min: 64 * 1024,
     description: 'Bolide: unsent bytes a WebSocket may hold before it is closed; deliveries pause at 1/16 of it',
   },
+  timerMaxDelaySec: { type: 'long', default: 3 * 24 * 3600, min: 1, description: 'latest TIMER_DELIVER_MS / TIMER_DELAY_* accepted, seconds from now' },
 };
 
 /** RocketMQ broker keys Bolide accepts and ignores (with a warning). */

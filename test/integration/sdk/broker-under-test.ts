@@ -29,9 +29,9 @@ function target(): BrokerUnderTest['kind'] {
   throw new Error(`BOLIDE_SDK_TARGET must be apache, bolide or external, not ${JSON.stringify(value)}`);
 }
 
-/** Whether the target delivers RocketMQ 5 timer messages (TIMER_DELIVER_MS): Bolide does not yet. */
+/** Whether the target delivers RocketMQ 5 timer messages (TIMER_DELIVER_MS): both servers do. */
 export function timersSupported(): boolean {
-  return target() !== 'bolide';
+  return true;
 }
 
 /** Reason to skip the suite at registration time (Apache target without java/mvn, not CI). */

@@ -25,7 +25,7 @@ function stored(broker: BrokerController, topic: string, queueId = 0): StoredMes
 
 test('messageDelayLevel parses ms, s, m, h and d and refuses anything else', (t) => {
   t.deepEqual(parseDelayLevels('1s 5s 200ms 1m 2h 1d'), [1000, 5000, 200, 60_000, 7_200_000, 86_400_000]);
-  for (const bad of ['', '1x', '5', '0s', '1.5s']) {
+  for (const bad of ['', '1x', '5', '1.5s']) {
     t.is((t.throws(() => parseDelayLevels(bad)) as { code?: string }).code, 'BROKER_OPTIONS_INVALID', bad);
   }
 });
@@ -98,7 +98,8 @@ test('sending a message back retries it through %RETRY%<group>, then to %DLQ%<gr
   await waitFor(() => stored(broker, '%RETRY%billing').length === 1, 5000, 'the retry copy');
   const [retry] = stored(broker, '%RETRY%billing');
   t.is(retry!.reconsumeTimes, 1);
-  t.like(retry!.properties, { RETRY_TOPIC: 'Orders', ORIGIN_MESSAGE_ID: 'ORIGIN-1', RECONSUME_TIME: '1', KEYS: 'k1', UNIQ_KEY: 'C0A8000100002A9F0000000000000A03' });
+  // ORIGIN_MESSAGE_ID: the first stored copy's offset msgId, as RocketMQ records it.
+  t.like(retry!.properties, { RETRY_TOPIC: 'Orders', ORIGIN_MESSAGE_ID: sent.extFields['msgId'], RECONSUME_TIME: '1', KEYS: 'k1', UNIQ_KEY: 'C0A8000100002A9F0000000000000A03' });
   t.is(retry!.body.toString(), 'order-1');
   // The consumer allows one retry: giving the retry copy back sends it to the DLQ at once.
   const again = await client.invoke(brokerAddr, sendBack(await offsetMsgIdOfFirst(broker, '%RETRY%billing'), 'billing', 0, 1));

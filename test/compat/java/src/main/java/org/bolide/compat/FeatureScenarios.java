@@ -24,6 +24,7 @@ final class FeatureScenarios {
         FilterScenarios.register(NAMES, OPTIONS);
         NAMES.addAll(CompressionScenarios.NAMES);
         OPTIONS.putAll(CompressionScenarios.OPTIONS);
+        DelayRetryScenarios.register(NAMES, OPTIONS);
     }
 
     private FeatureScenarios() {
@@ -31,6 +32,9 @@ final class FeatureScenarios {
 
     /** Runs the named feature scenario; false when the name is not a feature scenario. */
     static boolean run(String scenario, Scenarios s) throws Exception {
+        if (DelayRetryScenarios.NAMES.contains(scenario)) {
+            return DelayRetryScenarios.run(scenario, s);
+        }
         if (TransactionScenarios.NAMES.contains(scenario)) {
             return TransactionScenarios.run(scenario, s);
         }

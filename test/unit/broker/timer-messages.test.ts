@@ -1,0 +1,103 @@
+// Arbitrary delivery times (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) through the
+// timing wheel and the timer service, against an in-process broker. Timing is asserted only as
+// "never early" and "eventually".
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import type { RemotingClient } from '../../../ts/remoting/index.js';
+import { MessageProperty, ResponseCode, decodeStoredMessages, type StoredMessage } from '../../../ts/protocol/index.js';
+import { TimingWheel } from '../../../ts/broker/schedule/timing-wheel.js';
+import { pullRequest, sendRequest, startBroker, startCluster } from '../../support/broker.js';
+
+async function pullAll(client: RemotingClient, brokerAddr: string, topic: string, queueId = 0): Promise<StoredMessage[]> {
+  const response = await client.invoke(brokerAddr, pullRequest({ topic, queueId, queueOffset: 0, maxMsgNums: 64 }));
+  if (response.code !== ResponseCode.SUCCESS) return [];
+  return decodeStoredMessages(response.body ?? Buffer.alloc(0));
+}
+
+async function eventually(client: RemotingClient, brokerAddr: string, topic: string, count: number): Promise<StoredMessage[]> {
+  for (;;) {
+    const messages = await pullAll(client, brokerAddr, topic);
+    if (messages.length >= count) return messages;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('the timing wheel fires every timer at or after its due time, including ones beyond one revolution', (t) => {
+  const start = 1_000_000;
+  const wheel = new TimingWheel<{ dueMs: number; id: number }>(start, 10, 16); // 160 ms per revolution
+  const dues = [5, 10, 159, 160, 161, 300, 1000, 1001, 5000, 0, -50].map((d, id) => ({ dueMs: start + d, id }));
+  for (const entry of dues) wheel.add(entry);
+  t.is(wheel.size, dues.length);
+  const fired = new Map<number, number>();
+  for (let now = start; now <= start + 6000; now += 7) {
+    for (const entry of wheel.advance(now)) {
+      t.false(fired.has(entry.id), `timer ${entry.id} fired twice`);
+      t.true(entry.dueMs <= now, `timer ${entry.id} due ${entry.dueMs} fired early at ${now}`);
+      fired.set(entry.id, now);
+    }
+  }
+  t.is(fired.size, dues.length);
+  t.is(wheel.size, 0);
+  // A long stall (advance called once, much later) fires everything that came due in between.
+  const later = new TimingWheel<{ dueMs: number }>(start, 10, 16);
+  for (let i = 0; i < 100; i++) later.add({ dueMs: start + i * 37 });
+  t.is(later.advance(start + 100 * 37).length, 100);
+});
+
+test('TIMER_DELIVER_MS, TIMER_DELAY_SEC and TIMER_DELAY_MS messages are delivered never early with UNIQ_KEY kept', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t);
+  const topic = 'TimerTopic';
+  const now = Date.now();
+  const sends: Array<{ properties: Record<string, string> & { UNIQ_KEY: string }; notBefore: number }> = [
+    { properties: { TIMER_DELIVER_MS: String(now + 700), UNIQ_KEY: 'T-abs' }, notBefore: now + 700 },
+    { properties: { TIMER_DELAY_SEC: '1', UNIQ_KEY: 'T-sec' }, notBefore: now + 1000 },
+    { properties: { TIMER_DELAY_MS: '300', UNIQ_KEY: 'T-ms' }, notBefore: now + 300 },
+    { properties: { TIMER_DELIVER_MS: String(now - 1000), UNIQ_KEY: 'T-past' }, notBefore: 0 },
+  ];
+  for (const send of sends) {
+    const response = await client.invoke(brokerAddr, sendRequest({ topic, body: send.properties.UNIQ_KEY, properties: send.properties }));
+    t.is(response.code, ResponseCode.SUCCESS, response.remark);
+  }
+  broker.store.waitDispatched();
+  // Only the past-due one is there at once; the others wait in the timer topic.
+  t.deepEqual((await pullAll(client, brokerAddr, topic)).map((m) => m.body.toString()), ['T-past']);
+  t.is(broker.store.maxOffset('rmq_sys_wheel_timer', 0), 3);
+  const delivered = await eventually(client, brokerAddr, topic, 4);
+  for (const send of sends) {
+    const copy = delivered.find((m) => m.properties[MessageProperty.UNIQ_KEY] === send.properties.UNIQ_KEY);
+    t.truthy(copy);
+    t.true((copy?.storeTimestamp ?? 0) >= send.notBefore, `${send.properties.UNIQ_KEY} delivered early`);
+    t.is(copy?.properties[MessageProperty.TIMER_DELAY_SEC], undefined);
+    t.is(copy?.topic, topic);
+  }
+});
+
+test('a delivery time beyond timerMaxDelaySec or not a number is refused with MESSAGE_ILLEGAL', async (t) => {
+  const { client, brokerAddr } = await startCluster(t, { timerMaxDelaySec: 60 });
+  const far = await client.invoke(brokerAddr, sendRequest({ topic: 'TimerLimit', properties: { TIMER_DELAY_SEC: '61' } }));
+  t.is(far.code, ResponseCode.MESSAGE_ILLEGAL);
+  t.regex(far.remark ?? '', /beyond the maximum/);
+  const bad = await client.invoke(brokerAddr, sendRequest({ topic: 'TimerLimit', properties: { TIMER_DELIVER_MS: 'soon' } }));
+  t.is(bad.code, ResponseCode.MESSAGE_ILLEGAL);
+  const ok = await client.invoke(brokerAddr, sendRequest({ topic: 'TimerLimit', properties: { TIMER_DELAY_SEC: '59' } }));
+  t.is(ok.code, ResponseCode.SUCCESS);
+});
+
+test('pending timers survive a restart and deliveries after the last checkpoint are not repeated', async (t) => {
+  const { client, brokerAddr, broker, storeDir, namesrvAddr } = await startCluster(t);
+  const topic = 'TimerRestart';
+  for (let i = 0; i < 3; i++) {
+    await client.invoke(brokerAddr, sendRequest({ topic, body: `soon${i}`, properties: { TIMER_DELAY_MS: '100', UNIQ_KEY: `TS${i}` } }));
+    await client.invoke(brokerAddr, sendRequest({ topic, body: `later${i}`, properties: { TIMER_DELAY_MS: '1500', UNIQ_KEY: `TL${i}` } }));
+  }
+  await eventually(client, brokerAddr, topic, 3);
+  await broker.shutdown();
+  // As after a kill -9 before any checkpoint: the wheel is rebuilt from the whole timer queue.
+  for (const suffix of ['', '.bak', '.tmp']) rmSync(join(storeDir, 'config', `timerOffset.json${suffix}`), { force: true });
+  const second = await startBroker(t, { storePathRootDir: storeDir, namesrvAddr: [namesrvAddr] });
+  await eventually(client, second.brokerAddr, topic, 6);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const all = await pullAll(client, second.brokerAddr, topic);
+  t.deepEqual(all.map((m) => m.body.toString()).sort(), ['later0', 'later1', 'later2', 'soon0', 'soon1', 'soon2']);
+});

@@ -1,0 +1,209 @@
+// TimerMessageService: delivers the messages of rmq_sys_wheel_timer (arbitrary delivery times,
+// see timer-message.ts) when due, through a TimingWheel (timing-wheel.ts).
+//
+// The store is the source of truth; the wheel is an index rebuilt from it. The service reads the
+// timer queue in order and puts each record (its due time, CommitLog offset and queue offset)
+// into the wheel; every tick (10 ms) fires the due ones, which are read back by CommitLog offset
+// and put to their REAL_TOPIC / REAL_QID without TIMER_* properties (UNIQ_KEY kept).
+//
+// Crash story: `config/timerOffset.json` holds the low-water mark: every timer-queue record below
+// it has been delivered (and flushed). Records deliver out of order, so the mark stops at the
+// oldest pending one; on start the wheel is rebuilt by reading from the mark. Records delivered
+// above the mark before a crash are recognised in the index (as in the schedule service) and not
+// delivered again, so pending timers survive kill -9 and nothing is dropped.
+
+import { join } from 'node:path';
+import { errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { decodeStoredMessage } from '../../protocol/message-record.js';
+import { MessageProperty } from '../../protocol/properties.js';
+import type { MessageStore } from '../../store/index.js';
+import { readJsonFile, writeJsonFileAtomic } from '../json-file.js';
+import { copyOf, deliveredBefore, readStoredMessage } from './stored-copy.js';
+import { TIMER_OUT_MS, TIMER_TOPIC } from './timer-message.js';
+import { TimingWheel } from './timing-wheel.js';
+
+const TICK_MS = 10;
+const READ_BATCH = 256;
+const PERSIST_INTERVAL_MS = 1000;
+const FAILURE_BACKOFF_MS = 1000;
+
+interface PendingTimer {
+  dueMs: number;
+  physicalOffset: number;
+  queueOffset: number;
+}
+
+export interface TimerMessageServiceOptions {
+  store: MessageStore;
+  configDir: string;
+  messageIndexEnable: boolean;
+  logger: Logger;
+}
+
+export class TimerMessageService {
+  readonly #store: MessageStore;
+  readonly #logger: Logger;
+  readonly #path: string;
+  readonly #indexEnabled: boolean;
+  #wheel = new TimingWheel<PendingTimer>(Date.now(), TICK_MS);
+  /** Next timer-queue offset to read into the wheel. */
+  #readOffset = 0;
+  /** Every record below this has been delivered. */
+  #lowWater = 0;
+  /** Delivered offsets at or above the low-water mark (out-of-order deliveries). */
+  readonly #deliveredAbove = new Set<number>();
+  /** Records below this may have been delivered before a restart (look them up first). */
+  #recheckBelow = 0;
+  #lastEnd = 0;
+  #durableLowWater = 0;
+  #persisted = -1;
+  #tick: NodeJS.Timeout | undefined;
+  #persistTimer: NodeJS.Timeout | undefined;
+  #retryAt = 0;
+  #running = false;
+
+  constructor(options: TimerMessageServiceOptions) {
+    this.#store = options.store;
+    this.#logger = options.logger;
+    this.#path = join(options.configDir, 'timerOffset.json');
+    this.#indexEnabled = options.messageIndexEnable;
+  }
+
+  /** Timers read into the wheel and not yet delivered. */
+  get pending(): number {
+    return this.#wheel.size;
+  }
+
+  start(): void {
+    const json = readJsonFile(this.#path) as { lowWater?: unknown } | undefined;
+    const saved = typeof json?.lowWater === 'number' && json.lowWater >= 0 ? json.lowWater : 0;
+    this.#lowWater = Math.max(saved, this.#store.minOffset(TIMER_TOPIC, 0));
+    this.#readOffset = this.#lowWater;
+    this.#durableLowWater = this.#lowWater;
+    this.#store.waitDispatched();
+    this.#recheckBelow = this.#store.maxOffset(TIMER_TOPIC, 0);
+    this.#wheel = new TimingWheel<PendingTimer>(Date.now(), TICK_MS);
+    this.#running = true;
+    this.#tick = setInterval(() => this.#onTick(), TICK_MS);
+    this.#tick.unref();
+    this.#persistTimer = setInterval(() => this.#persist(), PERSIST_INTERVAL_MS);
+    this.#persistTimer.unref();
+    this.#onTick();
+  }
+
+  shutdown(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    clearInterval(this.#tick);
+    clearInterval(this.#persistTimer);
+    try {
+      this.#store.flushAll();
+      this.#durableLowWater = this.#lowWater;
+    } catch (error) {
+      this.#logger.error('flushing delivered timer messages failed', { error: errorMessage(error) });
+    }
+    this.#persist();
+  }
+
+  #onTick(): void {
+    if (!this.#running || Date.now() < this.#retryAt) return;
+    try {
+      this.#readNew();
+      this.#fireDue();
+    } catch (error) {
+      this.#logger.error('timer delivery failed', { error: errorMessage(error) });
+      this.#retryAt = Date.now() + FAILURE_BACKOFF_MS;
+    }
+  }
+
+  /** Reads new timer-queue records into the wheel. */
+  #readNew(): void {
+    for (;;) {
+      const result = this.#store.getMessages(TIMER_TOPIC, 0, this.#readOffset, READ_BATCH, 8 * 1024 * 1024);
+      if (result.status === 'OFFSET_TOO_SMALL') {
+        this.#readOffset = result.nextBeginOffset;
+        continue;
+      }
+      if (result.status !== 'FOUND') return;
+      const slices = result.slices;
+      const buffers = this.#store.messageBuffers(result);
+      for (let i = 0; i < buffers.length; i++) {
+        const { message } = decodeStoredMessage(buffers[i] as Buffer);
+        const due = Number(message.properties[TIMER_OUT_MS]);
+        this.#wheel.add({ dueMs: Number.isFinite(due) ? due : 0, physicalOffset: message.commitLogOffset,
+          queueOffset: slices[i * 4 + 3] as number });
+      }
+      this.#readOffset = result.nextBeginOffset;
+      if (buffers.length < READ_BATCH) return;
+    }
+  }
+
+  #fireDue(): void {
+    const due = this.#wheel.advance(Date.now());
+    for (let i = 0; i < due.length; i++) {
+      const timer = due[i] as PendingTimer;
+      try {
+        this.#deliver(timer);
+      } catch (error) {
+        // Put the rest back: they fire on the next tick after the back-off.
+        for (let j = i; j < due.length; j++) this.#wheel.add(due[j] as PendingTimer);
+        throw error;
+      }
+      this.#markDelivered(timer.queueOffset);
+    }
+    if (due.length > 0) this.#afterDeliveries();
+  }
+
+  #deliver(timer: PendingTimer): void {
+    const held = readStoredMessage(this.#store, timer.physicalOffset);
+    if (held === undefined) {
+      this.#logger.warn('timer message unreadable (removed by retention?), skipped', { physicalOffset: timer.physicalOffset });
+      return;
+    }
+    const properties = { ...held.properties };
+    const topic = properties[MessageProperty.REAL_TOPIC];
+    const queueId = Number(properties[MessageProperty.REAL_QID] ?? 0);
+    if (topic === undefined || !Number.isInteger(queueId) || queueId < 0) {
+      this.#logger.warn('timer message without REAL_TOPIC/REAL_QID dropped', { msgId: held.msgId });
+      return;
+    }
+    if (timer.queueOffset < this.#recheckBelow && this.#indexEnabled && deliveredBefore(this.#store, held, topic)) return;
+    for (const key of [MessageProperty.TIMER_DELIVER_MS, MessageProperty.TIMER_DELAY_SEC, MessageProperty.TIMER_DELAY_MS]) {
+      delete properties[key];
+    }
+    this.#lastEnd = this.#store.append(copyOf(held, topic, queueId, properties)).endOffset;
+  }
+
+  #markDelivered(queueOffset: number): void {
+    if (queueOffset !== this.#lowWater) {
+      this.#deliveredAbove.add(queueOffset);
+      return;
+    }
+    this.#lowWater++;
+    while (this.#deliveredAbove.delete(this.#lowWater)) this.#lowWater++;
+  }
+
+  /** The low-water mark becomes durable once the copies delivered so far are flushed. */
+  #afterDeliveries(): void {
+    const mark = this.#lowWater;
+    const end = this.#lastEnd;
+    if (end <= this.#store.flushedOffset) {
+      this.#durableLowWater = Math.max(this.#durableLowWater, mark);
+      return;
+    }
+    this.#store.waitFlushed(end).then(() => {
+      this.#durableLowWater = Math.max(this.#durableLowWater, mark);
+    }, () => undefined);
+  }
+
+  #persist(): void {
+    if (this.#durableLowWater === this.#persisted) return;
+    try {
+      writeJsonFileAtomic(this.#path, { lowWater: this.#durableLowWater });
+      this.#persisted = this.#durableLowWater;
+    } catch (error) {
+      this.#logger.error('persisting timerOffset.json failed', { error: errorMessage(error) });
+    }
+  }
+}
