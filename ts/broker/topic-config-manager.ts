@@ -22,6 +22,8 @@ export const SystemTopic = {
   TRANS_HALF: 'RMQ_SYS_TRANS_HALF_TOPIC',
   TRANS_OP_HALF: 'RMQ_SYS_TRANS_OP_HALF_TOPIC',
   TRANS_CHECK_MAX_TIME: 'TRANS_CHECK_MAX_TIME_TOPIC',
+  /** RocketMQ 5's timer topic: messages with an arbitrary delivery time wait here. */
+  TIMER: 'rmq_sys_wheel_timer',
 } as const;
 
 export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
@@ -29,7 +31,7 @@ export const DLQ_GROUP_TOPIC_PREFIX = '%DLQ%';
 
 /** Topics producers may not send to directly (they are fed by the broker itself). */
 export const NOT_ALLOWED_SEND_TOPICS: ReadonlySet<string> = new Set([
-  SystemTopic.SCHEDULE, SystemTopic.TRANS_HALF, SystemTopic.TRANS_OP_HALF, SystemTopic.TRANS_CHECK_MAX_TIME,
+  SystemTopic.SCHEDULE, SystemTopic.TRANS_HALF, SystemTopic.TRANS_OP_HALF, SystemTopic.TRANS_CHECK_MAX_TIME, SystemTopic.TIMER,
 ]);
 
 const TOPIC_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
@@ -105,6 +107,7 @@ export class TopicConfigManager {
       newTopicConfig(brokerName, 1, rw | Perm.INHERIT),
       newTopicConfig(SystemTopic.OFFSET_MOVED_EVENT, 1),
       newTopicConfig(SystemTopic.SCHEDULE, 18),
+      newTopicConfig(SystemTopic.TIMER, 1),
     ];
     for (const config of systemTopics) {
       if (!this.#table.has(config.topicName)) this.#table.set(config.topicName, config);

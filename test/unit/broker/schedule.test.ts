@@ -140,3 +140,12 @@ test('successive retries of one message are each delivered, also right after a s
   await waitFor(() => stored(broker, '%RETRY%twice').length === 2, 5000, 'the second retry');
   t.deepEqual(stored(broker, '%RETRY%twice').map((m) => m.reconsumeTimes), [1, 2]);
 });
+
+test('producers cannot send straight to SCHEDULE_TOPIC_XXXX or rmq_sys_wheel_timer', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t, { messageDelayLevel: LEVELS });
+  for (const topic of ['SCHEDULE_TOPIC_XXXX', 'rmq_sys_wheel_timer']) {
+    const response = await client.invoke(brokerAddr, sendRequest({ topic, body: 'sneaky' }));
+    t.is(response.code, ResponseCode.NO_PERMISSION, topic);
+    t.truthy(broker.topics.get(topic), `${topic} is a registered system topic`);
+  }
+});

@@ -3,12 +3,13 @@
 // rmq_sys_wheel_timer queue 0 with REAL_TOPIC / REAL_QID and TIMER_OUT_MS (the delivery time)
 // and delivered by the TimerMessageService; a time already past is stored where it was sent.
 
+import { SystemTopic } from '../topic-config-manager.js';
 import { decodeProperties, encodeProperties, MessageProperty } from '../../protocol/properties.js';
 import { MessageSysFlag } from '../../protocol/message-record.js';
 import type { AppendMessage } from '../../store/index.js';
 
 /** RocketMQ 5's timer topic. */
-export const TIMER_TOPIC = 'rmq_sys_wheel_timer';
+export const TIMER_TOPIC: string = SystemTopic.TIMER;
 export const TIMER_OUT_MS = 'TIMER_OUT_MS';
 
 const TIMER_MARK = Buffer.from('TIMER_', 'utf8');
