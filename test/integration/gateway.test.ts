@@ -68,8 +68,12 @@ test('SDK-produced messages are listed by the HTTP admin API and counted in /met
   } finally {
     await producer.shutdown();
   }
-  const topics = await (await fetch(`${base}/api/topics?prefix=${topic}`)).json() as { items: Array<{ topic: string; messages: number }> };
-  t.deepEqual(topics.items.map((i) => [i.topic, i.messages]), [[topic, 12]]);
+  // Queue offsets follow the CommitLog asynchronously (dispatch): poll until they caught up.
+  const listed = async () => ((await (await fetch(`${base}/api/topics?prefix=${topic}`)).json()) as { items: Array<{ topic: string; messages: number }> })
+    .items.map((i) => [i.topic, i.messages]);
+  const deadline = Date.now() + 10_000;
+  while (JSON.stringify(await listed()) !== JSON.stringify([[topic, 12]]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(await listed(), [[topic, 12]]);
   const found = await (await fetch(`${base}/api/messages?topic=${topic}&key=the-key`)).json() as { messages: Array<{ body: string; msgId: string }> };
   t.deepEqual(found.messages.map((m) => m.body), ['sdk-5']);
   t.is(found.messages[0]?.msgId, keyed!.msgId);
