@@ -74,6 +74,8 @@ async function scenario(
   version: string,
   name: ScenarioName,
   options: ScenarioOptions = {},
+  /** Log a failure without failing the test (the caller retries once). */
+  tolerateFailure = false,
 ): Promise<ScenarioResult> {
   if (!server) throw new Error('Apache RocketMQ did not start (see the before hook)');
   const namesrv = server.namesrvAddr;
@@ -81,6 +83,10 @@ async function scenario(
   runs.push({ version, scenario: name, ok: r.ok, ms: r.durationMs });
   t.log(`${version} ${name}: ${r.ok ? 'ok' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s${r.ok ? '' : ` — ${r.error}`}`);
   if (!r.ok) t.log(`driver stderr (logs kept in ${r.logDir}):\n${r.stderrTail}`);
+  if (tolerateFailure && !r.ok) {
+    t.log(`${name}: first run failed on Apache; running it once more`);
+    return r;
+  }
   t.true(r.ok, `${name} with client ${version}: ${r.error ?? ''}`);
   t.is(r.details.clientVersion, `V${version.replaceAll('.', '_')}`);
   return r;
@@ -123,7 +129,10 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
     jtest(`client ${version}: produce-${mode}`, async (t) => {
       t.timeout(5 * 60_000);
       const count = 100;
-      const r = await scenario(t, version, `produce-${mode}`, { count });
+      let r = await scenario(t, version, `produce-${mode}`, { count }, mode === 'oneway');
+      // Oneway is best effort on Apache (flow control drops without telling the sender): a
+      // failed oneway self-check gets one more run before it counts.
+      if (!r.ok && mode === 'oneway') r = await scenario(t, version, `produce-${mode}`, { count });
       checkSendRecords(t, r.details.messages, count, mode !== 'oneway');
       t.like(r.details.verify, { received: count, duplicates: 0, missing: 0, mismatches: [] });
       if (mode === 'batch') t.is(r.details.batches, Math.ceil(count / 16));

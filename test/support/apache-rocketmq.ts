@@ -318,6 +318,9 @@ async function startOnce(version: string, lib: string, options: ApacheRocketMQOp
       diskSpaceCleanForciblyRatio: 97,
       // Small files: tests write little, and sparse 1 GiB commit log files still count against quotas.
       mappedFileSizeCommitLog: 64 * 1024 * 1024,
+      // A loaded CI machine: Apache drops requests that waited over 200 ms in its send queue
+      // (SYSTEM_BUSY), which a oneway sender never learns about. Let them wait instead.
+      waitTimeMillsInSendQueue: 3000,
       ...options.brokerConfig,
     }),
   );
