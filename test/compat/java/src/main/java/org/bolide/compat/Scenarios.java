@@ -583,6 +583,9 @@ public final class Scenarios {
         DefaultLitePullConsumer c = litePullConsumer(group);
         List<MessageQueue> mqs = new ArrayList<>(c.fetchMessageQueues(topic));
         c.assign(mqs);
+        // Paused while seeking: assign starts pulling at once, and a seek that had to wait (a
+        // transient retry) must not let other queues deliver from their old offsets meanwhile.
+        c.pause(mqs);
         for (MessageQueue mq : mqs) {
             if (seekTo.containsKey(mq.getQueueId())) {
                 long offset = seekTo.get(mq.getQueueId());
@@ -592,6 +595,7 @@ public final class Scenarios {
                 retryTransient("seekToEnd " + mq, () -> c.seekToEnd(mq));
             }
         }
+        c.resume(mqs);
         Map<Integer, List<Long>> got = new TreeMap<>();
         List<String> mismatches = new ArrayList<>();
         int received = 0;
@@ -1021,10 +1025,12 @@ public final class Scenarios {
         DefaultLitePullConsumer c = litePullConsumer(group + "-" + label);
         List<MessageQueue> mqs = new ArrayList<>(c.fetchMessageQueues(topic));
         c.assign(mqs);
+        c.pause(mqs); // see litePullAssignSeek
         for (MessageQueue mq : mqs) {
             long offset = from.getOrDefault(mq, 0L);
             retryTransient("seek " + mq, () -> c.seek(mq, offset));
         }
+        c.resume(mqs);
         List<MessageExt> got = new ArrayList<>();
         int mine = 0;
         while (mine < expected && System.currentTimeMillis() < deadline) {
