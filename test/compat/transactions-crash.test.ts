@@ -1,6 +1,6 @@
 // A Bolide broker killed with SIGKILL in the middle of transaction checks and started again on
 // its store: the Java TransactionMQProducer's unknown transactions are still checked to their end
-// and each is stored once. The broker runs as a child process (test/support/start-broker.ts) at
+// and each is stored once. The broker runs as a child process (test/support/start-bolide.ts, broker only) at
 // a fixed address; the name server runs here. Needs java + mvn (skips without, unless CI=true).
 //   npx ava test/compat/transactions-crash.test.ts
 import { mkdtempSync, rmSync } from 'node:fs';

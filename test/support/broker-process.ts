@@ -1,7 +1,8 @@
-// Runs test/support/start-broker.ts (one Bolide broker, registering with name servers the test
+// Runs test/support/start-bolide.ts in broker-only mode (one Bolide broker, registering with name servers the test
 // runs itself) as a child process. Unlike bolide-process.ts the store directory and port are
 // the caller's, so a broker can be killed (SIGKILL: a crash) and started again on the same store
 // at the same address.
+import { BROKER_NODE_FLAGS } from '../../ts/cli/node-flags.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,7 +23,8 @@ export interface BrokerProcess {
 /** Starts a broker; `args` are `--key=value` broker.conf keys; stderr goes to `logFile`. */
 export async function startBrokerProcess(args: string[], logFile: string, startTimeoutMs = 60_000): Promise<BrokerProcess> {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, ['--import=tsx', path.join(repoRoot, 'test/support/start-broker.ts'), ...args], {
+  // start-bolide.ts with --namesrvAddr starts the broker alone (no name server of its own).
+  const child: ChildProcess = spawn(process.execPath, [...BROKER_NODE_FLAGS, '--import=tsx', path.join(repoRoot, 'test/support/start-bolide.ts'), ...args], {
     cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stderr?.pipe(log);

@@ -12,7 +12,7 @@ import { Perm, RequestCode, ResponseCode } from '../protocol/codes.js';
 import { makeResponse, type RemotingCommand } from '../protocol/command.js';
 import { encodeHeader } from '../protocol/header-schema.js';
 import { SendMessageResponseHeader, type SendMessageRequestHeader } from '../protocol/headers.js';
-import { decodeProperties, encodeProperties, MessageProperty, type MessageProperties } from '../protocol/properties.js';
+import { decodeProperties, encodeProperties, MessageProperty } from '../protocol/properties.js';
 import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
