@@ -47,6 +47,8 @@ test('HTTP-produced messages reach an SDK push consumer with tags, keys and prop
     const seq = Number(m.properties['seq']);
     t.is(m.body.toString(), `http-${seq}`);
     t.deepEqual(m.keys, [`k${seq}`]);
+    // BORNHOST is the HTTP client's address (the test's loopback connection).
+    t.is(m.bornHost, '127.0.0.1:0');
   }
   const metrics = await (await fetch(`${base}/metrics`)).text();
   const out = Number(metrics.match(new RegExp(`^bolide_topic_messages_out_total\\{[^}]*topic="${topic}"\\} (\\d+)$`, 'm'))?.[1]);

@@ -9,7 +9,8 @@
 //    bounded whatever the rate. A key is kept as a 53-bit hash of (topic, UNIQ_KEY) with the
 //    record's position, no strings: UNIQ_KEYs decoded from a request are slices of its header
 //    text, and keeping them would keep every request's header alive (measured: ~1.2 KB per
-//    key). A hash hit is confirmed against the stored record before a send is called a duplicate.
+//    key). The keys live in typed arrays (dedup-table.ts: 32 bytes a key, no object per send).
+//    A hash hit is confirmed against the stored record before a send is called a duplicate.
 //  - after a restart the memory is empty, so for one window after start a miss is looked up in the
 //    IndexFile (which indexes topic#UNIQ_KEY) for sends stored before the start: a retry that
 //    reaches a restarted broker is still answered with the stored copy. (Needs messageIndexEnable.)
@@ -22,6 +23,7 @@
 import { decodeStoredMessage } from '../protocol/message-record.js';
 import { MessageProperty } from '../protocol/properties.js';
 import type { MessageStore } from '../store/index.js';
+import { DedupTable } from './dedup-table.js';
 import { DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX } from './topic-config-manager.js';
 
 export interface SendDedupOptions {
@@ -40,21 +42,9 @@ export interface StoredSend {
   endOffset: number;
 }
 
-/** What `remember` is given per message. */
+/** What `remember` is given per message: where its copy was stored. */
 export interface RememberedSend {
   physicalOffset: number;
-  queueId: number;
-  queueOffset: number;
-  endOffset: number;
-}
-
-interface Entry {
-  key: number;
-  storedAt: number;
-  physicalOffset: number;
-  queueId: number;
-  queueOffset: number;
-  endOffset: number;
 }
 
 export interface SendDedupStats {
@@ -108,10 +98,7 @@ export class SendDeduplicator {
   readonly #startedAt: number;
   // An empty store at start has nothing stored before it: no index lookups at all.
   readonly #storedBeforeStart: boolean;
-  readonly #byKey = new Map<number, Entry>();
-  // Arrival order for expiry: a queue with a moving head (compacted now and then).
-  #order: Entry[] = [];
-  #head = 0;
+  readonly #table: DedupTable;
   #duplicates = 0;
   #evictedEarly = 0;
   #indexHits = 0;
@@ -121,6 +108,7 @@ export class SendDeduplicator {
     this.#store = store;
     this.#startedAt = now;
     this.#storedBeforeStart = store.commitLogMaxOffset > 0;
+    this.#table = new DedupTable(options.maxKeys);
   }
 
   get enabled(): boolean {
@@ -136,9 +124,9 @@ export class SendDeduplicator {
     this.#expire(now);
     const found: StoredSend[] = [];
     for (const uniqKey of uniqKeys) {
-      const entry = this.#byKey.get(dedupKey(topic, uniqKey));
-      const send = entry !== undefined
-        ? storedCopy(this.#store, entry.physicalOffset, topic, uniqKey)
+      const physicalOffset = this.#table.position(dedupKey(topic, uniqKey));
+      const send = physicalOffset >= 0
+        ? storedCopy(this.#store, physicalOffset, topic, uniqKey)
         : this.#lookupBeforeStart(topic, uniqKey, now);
       if (send === undefined) return null;
       found.push(send);
@@ -147,48 +135,30 @@ export class SendDeduplicator {
     return found;
   }
 
-  /** Records the stored copies of a client send (one per UNIQ_KEY, same order). */
-  remember(topic: string, uniqKeys: readonly string[], sends: readonly RememberedSend[], now = Date.now()): void {
+  /**
+   * Records where a client send's message with `uniqKey` was stored (a later duplicate is
+   * answered from that record, so only its position is kept).
+   */
+  remember(topic: string, uniqKey: string, send: RememberedSend, now = Date.now()): void {
     if (!this.#options.enabled || !isDeduplicatedTopic(topic)) return;
-    const count = Math.min(uniqKeys.length, sends.length);
-    for (let i = 0; i < count; i++) {
-      const key = dedupKey(topic, uniqKeys[i] as string);
-      const send = sends[i] as RememberedSend;
-      const entry: Entry = {
-        key, storedAt: now, physicalOffset: send.physicalOffset, queueId: send.queueId, queueOffset: send.queueOffset, endOffset: send.endOffset,
-      };
-      this.#byKey.set(key, entry);
-      this.#order.push(entry);
+    if (this.#table.full) {
+      const storedAt = this.#table.dropOldest() as number;
+      if (storedAt > now - this.#options.windowMs) this.#evictedEarly += 1;
     }
-    while (this.#byKey.size > this.#options.maxKeys) {
-      if (this.#dropOldest(now)) this.#evictedEarly += 1;
-    }
+    this.#table.add(dedupKey(topic, uniqKey), now, send.physicalOffset);
   }
 
   stats(): SendDedupStats {
-    return { keys: this.#byKey.size, duplicates: this.#duplicates, evictedEarly: this.#evictedEarly, indexHits: this.#indexHits };
+    return { keys: this.#table.size, duplicates: this.#duplicates, evictedEarly: this.#evictedEarly, indexHits: this.#indexHits };
   }
 
   #expire(now: number): void {
     const horizon = now - this.#options.windowMs;
-    while (this.#head < this.#order.length && (this.#order[this.#head] as Entry).storedAt <= horizon) {
-      this.#dropOldest(now);
+    for (;;) {
+      const oldest = this.#table.oldestStoredAt();
+      if (oldest === undefined || oldest > horizon) return;
+      this.#table.dropOldest();
     }
-  }
-
-  /** Drops the oldest entry; true when it was still inside its window. */
-  #dropOldest(now: number): boolean {
-    const entry = this.#order[this.#head];
-    if (entry === undefined) return false;
-    this.#order[this.#head] = undefined as unknown as Entry; // let it be collected before compaction
-    this.#head += 1;
-    if (this.#head > 4096 && this.#head * 2 > this.#order.length) {
-      this.#order = this.#order.slice(this.#head);
-      this.#head = 0;
-    }
-    // A key sent again after expiry has a newer entry: only remove the map slot this entry owns.
-    if (this.#byKey.get(entry.key) === entry) this.#byKey.delete(entry.key);
-    return entry.storedAt > now - this.#options.windowMs;
   }
 
   /** For one window after start: a send stored before the start is found through the IndexFile. */

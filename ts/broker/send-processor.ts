@@ -249,9 +249,8 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   context.stats.traffic.onTopicPut(header.topic, results.length, bytes);
   // Remembered before the flush wait: a retry arriving meanwhile must find it.
   if (built.uniqKeys.length === results.length) {
-    dedup.remember(header.topic, built.uniqKeys, results.map((r) => ({
-      physicalOffset: r.physicalOffset, queueId: target.queueId, queueOffset: r.queueOffset, endOffset: r.endOffset,
-    })));
+    const now = Date.now();
+    for (let i = 0; i < results.length; i++) dedup.remember(header.topic, built.uniqKeys[i] as string, results[i] as AppendResult, now);
   }
   const last = results[results.length - 1] as AppendResult;
   return flushedResponse(context, request, last.endOffset, wait,

@@ -48,8 +48,7 @@ export class Exchange {
   /** The client's address as "ip:port" (IPv4-mapped IPv6 shown as IPv4), for BORNHOST. */
   remoteAddress(): string {
     if (this.#aborted) return '0.0.0.0:0';
-    const ip = Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1');
-    return `${ip.startsWith('::ffff:') ? ip.slice(7) : ip}:0`;
+    return addressText(this.res.getRemoteAddress());
   }
 
   /**
@@ -107,6 +106,34 @@ export class Exchange {
     const { status, ...described } = describeError(error);
     this.send(status, 'application/json', JSON.stringify({ error: described }), {}, close);
   }
+}
+
+// uWS asks the kernel (getpeername) on every call and has no per-connection hook in HTTP, so
+// the cheaper binary form is used and its text cached: formatting the text form cost more than
+// the append itself in a produce profile. Clients are few; the cache is bounded anyway.
+const addressTexts = new Map<string, string>();
+const ADDRESS_CACHE_MAX = 4096;
+
+function addressText(raw: ArrayBuffer): string {
+  const bytes = new Uint8Array(raw);
+  const v4 = bytes.length === 4 ? 0 : isV4Mapped(bytes) ? 12 : -1;
+  if (v4 >= 0) return `${bytes[v4]}.${bytes[v4 + 1]}.${bytes[v4 + 2]}.${bytes[v4 + 3]}:0`;
+  const cacheKey = Buffer.from(raw).toString('latin1');
+  let text = addressTexts.get(cacheKey);
+  if (text === undefined) {
+    const groups: string[] = [];
+    for (let i = 0; i + 1 < bytes.length; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
+    text = `${groups.join(':')}:0`;
+    if (addressTexts.size >= ADDRESS_CACHE_MAX) addressTexts.clear();
+    addressTexts.set(cacheKey, text);
+  }
+  return text;
+}
+
+function isV4Mapped(bytes: Uint8Array): boolean {
+  if (bytes.length !== 16 || bytes[10] !== 0xff || bytes[11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 export function describeError(error: unknown): { status: number; code: string; message: string; responseCode?: number } {

@@ -91,7 +91,7 @@ function storeWith(t: ExecutionContext, keys: string[]): { store: MessageStore; 
   const sends = new Map<string, RememberedSend>();
   for (const key of keys) {
     const r = store.append({ topic: 'T', queueId: 0, body: Buffer.from(key), properties: Buffer.from(encodeProperties({ UNIQ_KEY: key })) });
-    sends.set(key, { physicalOffset: r.physicalOffset, queueId: 0, queueOffset: r.queueOffset, endOffset: r.endOffset });
+    sends.set(key, { physicalOffset: r.physicalOffset });
   }
   return { store, sends };
 }
@@ -99,7 +99,7 @@ function storeWith(t: ExecutionContext, keys: string[]): { store: MessageStore; 
 test('a key is forgotten once its window has passed, not before', (t) => {
   const { store, sends } = storeWith(t, ['a']);
   const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, store, -10_000);
-  dedup.remember('T', ['a'], [sends.get('a')!], 0);
+  dedup.remember('T', 'a', sends.get('a')!, 0);
   t.like(dedup.lookup('T', ['a'], 999)?.[0], { queueOffset: 0 });
   t.is(dedup.lookup('T', ['a'], 1000), null);
   t.is(dedup.stats().keys, 0);
@@ -108,7 +108,7 @@ test('a key is forgotten once its window has passed, not before', (t) => {
 test('beyond sendDedupMaxKeys the oldest keys leave the window early and are counted', (t) => {
   const { store, sends } = storeWith(t, ['a', 'b', 'c']);
   const dedup = new SendDeduplicator({ enabled: true, windowMs: 60_000, maxKeys: 2 }, store, -120_000);
-  for (const [i, key] of ['a', 'b', 'c'].entries()) dedup.remember('T', [key], [sends.get(key)!], i);
+  for (const [i, key] of ['a', 'b', 'c'].entries()) dedup.remember('T', key, sends.get(key)!, i);
   t.is(dedup.lookup('T', ['a'], 3), null);
   t.deepEqual(dedup.lookup('T', ['b', 'c'], 3)?.map((s) => s.queueOffset), [1, 2]);
   t.like(dedup.stats(), { keys: 2, evictedEarly: 1, duplicates: 1 });
@@ -118,17 +118,17 @@ test('a remembered key whose record does not carry it (a hash collision) is not 
   const { store, sends } = storeWith(t, ['a', 'b']);
   const dedup = new SendDeduplicator({ enabled: true, windowMs: 60_000, maxKeys: 100 }, store, -120_000);
   // Remember 'x' at the position of the record holding 'a': the lookup must check and miss.
-  dedup.remember('T', ['x'], [sends.get('a')!], 0);
+  dedup.remember('T', 'x', sends.get('a')!, 0);
   t.is(dedup.lookup('T', ['x'], 1), null);
-  dedup.remember('T', ['b'], [sends.get('b')!], 0);
+  dedup.remember('T', 'b', sends.get('b')!, 0);
   t.like(dedup.lookup('T', ['b'], 1)?.[0], { queueOffset: 1 });
 });
 
 test('a key sent again after expiry starts a new window of its own', (t) => {
   const { store, sends } = storeWith(t, ['a']);
   const dedup = new SendDeduplicator({ enabled: true, windowMs: 1000, maxKeys: 100 }, store, -10_000);
-  dedup.remember('T', ['a'], [sends.get('a')!], 0);
+  dedup.remember('T', 'a', sends.get('a')!, 0);
   t.is(dedup.lookup('T', ['a'], 1500), null);
-  dedup.remember('T', ['a'], [sends.get('a')!], 1500);
+  dedup.remember('T', 'a', sends.get('a')!, 1500);
   t.like(dedup.lookup('T', ['a'], 2400)?.[0], { queueOffset: 0 });
 });
