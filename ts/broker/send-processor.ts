@@ -141,7 +141,12 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     if (problem !== null) return problem;
     const decoded = decodeProperties(propertiesText);
     const uniq = decoded[MessageProperty.UNIQ_KEY];
-    const sent: AppendMessage = { ...base, body, properties, flag: header.flag };
+    // Spelled out rather than spread from `base`: the spread's shape never settled and its
+    // property definitions took the slow path on every send (perf, HTTP produce load).
+    const sent: AppendMessage = {
+      topic: base.topic, queueId: base.queueId, sysFlag: base.sysFlag, bornTimestamp: base.bornTimestamp,
+      bornHost: base.bornHost, bornPort: base.bornPort, reconsumeTimes: base.reconsumeTimes, body, properties, flag: header.flag,
+    };
     // A prepared message becomes a half message as sent (its DELAY waits for the commit); any
     // other goes where retry/DLQ and delay rules put it.
     const half = halfMessageIfPrepared(header, decoded, sent);

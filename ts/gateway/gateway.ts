@@ -20,7 +20,7 @@ import { clusterInfo, groupDetail, listGroups, listTopics, messageById, messages
 import { GatewayError } from './errors.js';
 import { Exchange } from './http.js';
 import { renderMetrics } from './metrics.js';
-import { BATCH_CONTENT_TYPE, produce, type ProduceResult, type ProduceTarget } from './produce.js';
+import { BATCH_CONTENT_TYPE, produce, produceResultJson, type ProduceResult, type ProduceTarget } from './produce.js';
 import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
 import { PopService } from './pop-service.js';
@@ -274,7 +274,7 @@ export class Gateway {
     const target = this.#produceTarget;
     const answer = (result: ProduceResult): void => {
       this.counters.produced += result.messages.length;
-      exchange.json(result.status === 'SEND_OK' ? 200 : 202, result);
+      exchange.send(result.status === 'SEND_OK' ? 200 : 202, 'application/json', produceResultJson(result));
     };
     exchange.onBody(isBatch ? this.#options.maxBodyBytes : options.maxMessageSize, (body) => {
       // ASYNC_FLUSH answers inside this callback; only a SYNC_FLUSH wait goes through a promise.

@@ -80,8 +80,12 @@ export class Exchange {
         onError(new GatewayError('BODY_TOO_LARGE', `the body is over the limit of ${limit} bytes`));
         return;
       }
-      // uWS reuses the chunk's memory after this callback: copy.
-      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      // uWS reuses the chunk's memory after this callback: copy. Into Buffer's shared pool for
+      // small bodies: a fresh ArrayBuffer per request cost a malloc, and a free under the
+      // allocator's lock on a GC thread.
+      const copy = Buffer.allocUnsafe(chunk.byteLength);
+      copy.set(new Uint8Array(chunk));
+      chunks.push(copy);
       if (isLast) onBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     });
   }

@@ -229,6 +229,20 @@ function produceResult(target: ProduceTarget, topic: string, messages: readonly 
   };
 }
 
+/**
+ * `JSON.stringify(result)`, written out: produce answers are the gateway's hottest reply and
+ * their shape is fixed. Strings that could need escaping go through JSON.stringify.
+ */
+export function produceResultJson(result: ProduceResult): string {
+  let messages = '';
+  for (let i = 0; i < result.messages.length; i++) {
+    const m = result.messages[i] as ProducedMessage;
+    messages += `${i === 0 ? '' : ','}{"msgId":${JSON.stringify(m.msgId)},"offsetMsgId":${JSON.stringify(m.offsetMsgId)}}`;
+  }
+  return `{"status":"${result.status}","topic":${JSON.stringify(result.topic)},"brokerName":${JSON.stringify(result.brokerName)},`
+    + `"queueId":${result.queueId},"queueOffset":${result.queueOffset},"messages":[${messages}]}`;
+}
+
 /** Properties of a message described field by field (WebSocket frames, SDK-like shapes). */
 export function messageProperties(m: { tags?: string; keys?: readonly string[]; properties?: Record<string, string>;
   delayLevel?: number; deliverTimeMs?: number; msgId?: string }): Record<string, string> {

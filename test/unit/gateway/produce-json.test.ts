@@ -1,0 +1,13 @@
+import test from 'ava';
+import { produceResultJson, type ProduceResult } from '../../../ts/gateway/produce.js';
+
+test('the written-out produce answer is exactly JSON.stringify of the result, for one message and a batch', (t) => {
+  const results: ProduceResult[] = [
+    { status: 'SEND_OK', topic: 'T', brokerName: 'broker-a', queueId: 3, queueOffset: 17, messages: [{ msgId: 'A1', offsetMsgId: 'B2' }] },
+    {
+      status: 'FLUSH_DISK_TIMEOUT', topic: '%RETRY%g_1-x', brokerName: 'b"\\\u0001', queueId: 0, queueOffset: 9_007_199_254_740_991,
+      messages: [{ msgId: 'x', offsetMsgId: '' }, { msgId: 'y', offsetMsgId: 'z' }],
+    },
+  ];
+  for (const result of results) t.is(produceResultJson(result), JSON.stringify(result));
+});
