@@ -99,6 +99,10 @@ export class SendDeduplicator {
   // An empty store at start has nothing stored before it: no index lookups at all.
   readonly #storedBeforeStart: boolean;
   readonly #table: DedupTable;
+  // A send's keys are hashed by `lookup` and again by `remember` right after: remember the last.
+  #memoTopic = '';
+  #memoUniqKey = '';
+  #memoKey = 0;
   #duplicates = 0;
   #evictedEarly = 0;
   #indexHits = 0;
@@ -124,7 +128,7 @@ export class SendDeduplicator {
     this.#expire(now);
     const found: StoredSend[] = [];
     for (const uniqKey of uniqKeys) {
-      const physicalOffset = this.#table.position(dedupKey(topic, uniqKey));
+      const physicalOffset = this.#table.position(this.#key(topic, uniqKey));
       const send = physicalOffset >= 0
         ? storedCopy(this.#store, physicalOffset, topic, uniqKey)
         : this.#lookupBeforeStart(topic, uniqKey, now);
@@ -145,11 +149,20 @@ export class SendDeduplicator {
       const storedAt = this.#table.dropOldest() as number;
       if (storedAt > now - this.#options.windowMs) this.#evictedEarly += 1;
     }
-    this.#table.add(dedupKey(topic, uniqKey), now, send.physicalOffset);
+    this.#table.add(this.#key(topic, uniqKey), now, send.physicalOffset);
   }
 
   stats(): SendDedupStats {
     return { keys: this.#table.size, duplicates: this.#duplicates, evictedEarly: this.#evictedEarly, indexHits: this.#indexHits };
+  }
+
+  #key(topic: string, uniqKey: string): number {
+    if (uniqKey !== this.#memoUniqKey || topic !== this.#memoTopic) {
+      this.#memoTopic = topic;
+      this.#memoUniqKey = uniqKey;
+      this.#memoKey = dedupKey(topic, uniqKey);
+    }
+    return this.#memoKey;
   }
 
   #expire(now: number): void {

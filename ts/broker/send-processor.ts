@@ -10,8 +10,7 @@ import { errorMessage } from '../common/errors.js';
 import { decodeBatch } from '../protocol/batch.js';
 import { Perm, RequestCode, ResponseCode } from '../protocol/codes.js';
 import { makeResponse, type RemotingCommand } from '../protocol/command.js';
-import { encodeHeader } from '../protocol/header-schema.js';
-import { SendMessageResponseHeader, type SendMessageRequestHeader } from '../protocol/headers.js';
+import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { decodeProperties, encodeProperties, MessageProperty } from '../protocol/properties.js';
 import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
@@ -172,14 +171,16 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
 function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<StoredSend, 'msgId' | 'queueOffset'>>,
   queueId: number, uniqKeys: string[], code: number = ResponseCode.SUCCESS): RemotingCommand {
   const first = results[0] as StoredSend;
-  const extFields = encodeHeader(SendMessageResponseHeader, {
-    msgId: results.map((result) => result.msgId).join(','),
-    queueId,
-    queueOffset: first.queueOffset,
-    ...(uniqKeys.length > 0 ? { transactionId: uniqKeys.join(',') } : {}),
+  // SendMessageResponseHeader's fields, formatted here rather than through the header schema:
+  // this runs once per stored message and the generic encoder was a tenth of a send's cost.
+  const extFields: Record<string, string> = {
+    msgId: results.length === 1 ? first.msgId : results.map((result) => result.msgId).join(','),
+    queueId: String(queueId),
+    queueOffset: String(first.queueOffset),
     MSG_REGION: 'DefaultRegion',
     TRACE_ON: 'true',
-  });
+  };
+  if (uniqKeys.length > 0) extFields['transactionId'] = uniqKeys.length === 1 ? uniqKeys[0] as string : uniqKeys.join(',');
   return makeResponse(request, code, { extFields });
 }
 
