@@ -24,6 +24,7 @@ use crate::record::{
     self, decode_record, encode_record, record_size, Decoded, MessageInput, Placement, BLANK_MAGIC,
     END_FILE_MIN_BLANK_LENGTH,
 };
+use crate::padded::CachePadded;
 use crate::stats::StoreStats;
 
 /// The result of one appended message.
@@ -66,9 +67,11 @@ pub struct CommitLog {
     segment_size: u64,
     max_message_size: usize,
     segments: RwLock<Vec<Arc<Segment>>>,
-    write: Mutex<WriteState>,
-    write_position: AtomicU64,
-    flushed_position: AtomicU64,
+    // Each on its own cache lines: the appender locks `write` and stores `write_position`,
+    // the dispatcher polls `write_position`, the flusher stores `flushed_position`.
+    write: CachePadded<Mutex<WriteState>>,
+    write_position: CachePadded<AtomicU64>,
+    flushed_position: CachePadded<AtomicU64>,
     allocator: SegmentAllocator,
     stats: Arc<StoreStats>,
     release_cold_segments: bool,
@@ -91,14 +94,14 @@ impl CommitLog {
             segment_size,
             max_message_size,
             segments: RwLock::new(segments),
-            write: Mutex::new(WriteState {
+            write: CachePadded::new(Mutex::new(WriteState {
                 queue_offsets: HashMap::new(),
                 store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
                 current: None,
                 received_position: 0,
-            }),
-            write_position: AtomicU64::new(0),
-            flushed_position: AtomicU64::new(0),
+            })),
+            write_position: CachePadded::new(AtomicU64::new(0)),
+            flushed_position: CachePadded::new(AtomicU64::new(0)),
             allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, warm, stats.clone()),
             stats,
             release_cold_segments: true,
@@ -201,7 +204,10 @@ impl CommitLog {
         let mut results = Vec::with_capacity(messages.len());
         for (index, message) in messages.iter().enumerate() {
             let size = record_size(message, &store_host);
-            let segment = self.segment_with_room(&mut write, &mut position, size)?;
+            self.segment_with_room(&mut write, &mut position, size)?;
+            // Borrowed, not cloned: an Arc clone per append is two atomic read-modify-writes
+            // on a count readers on other threads also touch.
+            let segment = write.current.as_ref().expect("segment_with_room leaves a current segment");
             let queue_offset = if message.takes_queue_offset() {
                 self.next_queue_offset(&write, &next_offsets, messages, index)
             } else {
@@ -270,15 +276,16 @@ impl CommitLog {
 
     /// The segment where a record of `size` bytes goes at `*position`, rolling over (with a
     /// BLANK filler) when it does not fit. `*position` moves to the record's start.
-    fn segment_with_room(&self, write: &mut WriteState, position: &mut u64, size: usize) -> Result<Arc<Segment>> {
-        let segment = match &write.current {
-            Some(segment) if *position < segment.file_from_offset() + self.segment_size => segment.clone(),
-            _ => self.activate_segment(write, *position)?,
-        };
+    fn segment_with_room(&self, write: &mut WriteState, position: &mut u64, size: usize) -> Result<()> {
+        let in_current = matches!(&write.current, Some(segment) if *position < segment.file_from_offset() + self.segment_size);
+        if !in_current {
+            self.activate_segment(write, *position)?;
+        }
+        let segment = write.current.as_ref().expect("activate_segment sets the current segment");
         let used = *position - segment.file_from_offset();
         let room = self.segment_size - used;
         if (size + END_FILE_MIN_BLANK_LENGTH) as u64 <= room {
-            return Ok(segment);
+            return Ok(());
         }
         debug_assert!(room >= END_FILE_MIN_BLANK_LENGTH as u64, "a segment always keeps room for a BLANK");
         // SAFETY: single writer under the write lock, at or above the published position.
@@ -286,11 +293,11 @@ impl CommitLog {
         blank[..4].copy_from_slice(&(room as i32).to_be_bytes());
         blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
         *position = segment.file_from_offset() + self.segment_size;
-        let next = self.activate_segment(write, *position)?;
+        self.activate_segment(write, *position)?;
         if (size + END_FILE_MIN_BLANK_LENGTH) as u64 > self.segment_size {
             return Err(StoreError::MessageTooLarge { size, max: self.segment_size as usize });
         }
-        Ok(next)
+        Ok(())
     }
 
     /// Make the segment starting at `from` current, taking it from the allocator.

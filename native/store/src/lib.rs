@@ -16,6 +16,7 @@ pub mod flush;
 pub mod index_file;
 pub mod java_hash;
 pub mod mapped_file;
+pub mod padded;
 pub mod read;
 pub mod record;
 pub mod stats;

@@ -4,14 +4,17 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::padded::CachePadded;
+
 /// Upper bounds (microseconds) of the CommitLog fsync latency histogram; one more bucket counts
 /// everything slower.
 pub const FSYNC_BUCKETS_MICROS: [u64; 12] = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000];
 
 #[derive(Debug, Default)]
 pub struct StoreStats {
-    pub appended_messages: AtomicU64,
-    pub appended_bytes: AtomicU64,
+    /// Written by the appender on every append: kept off the lines other threads write.
+    pub appended_messages: CachePadded<AtomicU64>,
+    pub appended_bytes: CachePadded<AtomicU64>,
     /// msync/fdatasync calls made for the CommitLog.
     pub fsyncs: AtomicU64,
     /// Appends that had to create a segment themselves because the allocator was behind.
