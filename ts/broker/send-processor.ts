@@ -11,7 +11,7 @@ import { decodeBatch } from '../protocol/batch.js';
 import { Perm, RequestCode, ResponseCode } from '../protocol/codes.js';
 import { makeResponse, type RemotingCommand } from '../protocol/command.js';
 import type { SendMessageRequestHeader } from '../protocol/headers.js';
-import { decodeProperties, encodeProperties, MessageProperty } from '../protocol/properties.js';
+import { decodeProperties, encodeProperties, MessageProperty, type MessageProperties } from '../protocol/properties.js';
 import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
@@ -127,7 +127,8 @@ function sizeProblem(context: BrokerContext, body: Buffer, properties: Buffer): 
 
 /** Builds the records of a request (one, or one per batch entry). Returns a remark on bad input. */
 function buildMessages(context: BrokerContext, request: RemotingCommand, header: SendMessageRequestHeader,
-  target: SendTarget, born: { host: string; port: number }): { messages: AppendMessage[]; uniqKeys: string[]; wait: boolean } | string {
+  target: SendTarget, born: { host: string; port: number }, predecoded: MessageProperties | undefined):
+  { messages: AppendMessage[]; uniqKeys: string[]; wait: boolean } | string {
   const base = {
     topic: target.topic.topicName, queueId: target.queueId, sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp,
     bornHost: born.host, bornPort: born.port, reconsumeTimes: header.reconsumeTimes ?? 0,
@@ -138,7 +139,7 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     const properties = Buffer.from(propertiesText, 'utf8');
     const problem = sizeProblem(context, body, properties);
     if (problem !== null) return problem;
-    const decoded = decodeProperties(propertiesText);
+    const decoded = predecoded ?? decodeProperties(propertiesText);
     const uniq = decoded[MessageProperty.UNIQ_KEY];
     // Spelled out rather than spread from `base`: the spread's shape never settled and its
     // property definitions took the slow path on every send (perf, HTTP produce load).
@@ -213,9 +214,9 @@ function flushedResponse(context: BrokerContext, request: RemotingCommand, endOf
 }
 
 function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
-  connectionAddress: string, decoded?: SendMessageRequestHeader): MaybeAsync<RemotingCommand> {
+  connectionAddress: string, inProcess?: InProcessSend): MaybeAsync<RemotingCommand> {
   const started = performance.now();
-  const response = handleSendInner(context, dedup, request, connectionAddress, decoded);
+  const response = handleSendInner(context, dedup, request, connectionAddress, inProcess);
   const observe = (): void => context.stats.traffic.sendLatency.observe(performance.now() - started);
   if (!(response instanceof Promise)) {
     observe();
@@ -225,21 +226,22 @@ function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: Re
 }
 
 function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
-  connectionAddress: string, decoded?: SendMessageRequestHeader): MaybeAsync<RemotingCommand> {
-  const header = decoded ?? decodeSendMessageHeader(request.code, request.extFields);
+  connectionAddress: string, inProcess?: InProcessSend): MaybeAsync<RemotingCommand> {
+  const header = inProcess?.header ?? decodeSendMessageHeader(request.code, request.extFields);
   const target = checkTopic(context, request, header);
   if (!('topic' in target && 'queueId' in target)) return target;
   const refused = transactionSendProblem(context, request, header);
   if (refused !== null) return refused;
   let built;
   try {
-    built = buildMessages(context, request, header, target, splitAddress(connectionAddress));
+    built = buildMessages(context, request, header, target, splitAddress(connectionAddress), inProcess?.properties);
   } catch (error) {
     return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);
   }
   if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
   const wait = built.wait;
-  const duplicate = dedup.lookup(header.topic, built.uniqKeys);
+  // A UNIQ_KEY minted for this very send cannot have been stored before: no lookup.
+  const duplicate = inProcess?.uniqKeysMinted === true ? null : dedup.lookup(header.topic, built.uniqKeys);
   if (duplicate !== null) return duplicateResponse(context, request, duplicate, built.uniqKeys, wait);
   let results: AppendResult[];
   try {
@@ -270,9 +272,19 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
 export interface SendService {
   /**
    * Handles one send. The answer comes at once unless it waits for a SYNC_FLUSH group commit.
-   * `header`: the request's header already decoded (in-process callers skip the string round trip).
+   * `inProcess`: what an in-process caller (the gateway) already knows, to skip re-deriving it.
    */
-  send(request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader): RemotingCommand | Promise<RemotingCommand>;
+  send(request: RemotingCommand, bornAddress: string, inProcess?: InProcessSend): RemotingCommand | Promise<RemotingCommand>;
+}
+
+/** A send made inside the broker process (HTTP and WebSocket gateway), with what it already knows. */
+export interface InProcessSend {
+  /** The request's header, not encoded to strings and parsed back. */
+  header: SendMessageRequestHeader;
+  /** `header.properties` decoded (single-message sends only). */
+  properties?: MessageProperties;
+  /** Every UNIQ_KEY was generated for this send (none was chosen by the client): no duplicate is possible. */
+  uniqKeysMinted?: boolean;
 }
 
 export function createSendService(context: BrokerContext): SendService {
@@ -280,7 +292,7 @@ export function createSendService(context: BrokerContext): SendService {
   const dedup = new SendDeduplicator({
     enabled: o.sendDedupEnable, windowMs: o.sendDedupWindowSeconds * 1000, maxKeys: o.sendDedupMaxKeys,
   }, context.store);
-  return { send: (request, bornAddress, header) => handleSend(context, dedup, request, bornAddress, header) };
+  return { send: (request, bornAddress, inProcess) => handleSend(context, dedup, request, bornAddress, inProcess) };
 }
 
 /** The send handler (all three codes). */

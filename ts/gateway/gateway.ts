@@ -15,13 +15,12 @@
 // through Exchange, which never touches a response after abort or end.
 import type { Logger } from '../common/logger.js';
 import type { BrokerContext } from '../broker/broker-context.js';
-import type { SendService } from '../broker/send-processor.js';
+import type { InProcessSend, SendService } from '../broker/send-processor.js';
 import { clusterInfo, groupDetail, listGroups, listTopics, messageById, messagesByKey, topicDetail } from './admin-routes.js';
 import { GatewayError } from './errors.js';
 import { Exchange } from './http.js';
 import { renderMetrics } from './metrics.js';
 import { BATCH_CONTENT_TYPE, produce, produceResultJson, type ProduceResult, type ProduceTarget } from './produce.js';
-import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
 import { PopService } from './pop-service.js';
 import { Dashboard } from './dashboard-routes.js';
@@ -77,7 +76,7 @@ export class Gateway {
     this.#options = options;
     const o = broker.context.options;
     this.#produceTarget = {
-      send: (request: RemotingCommand, bornAddress: string, header?: SendMessageRequestHeader) => broker.send.send(request, bornAddress, header),
+      send: (request: RemotingCommand, bornAddress: string, inProcess?: InProcessSend) => broker.send.send(request, bornAddress, inProcess),
       maxMessageSize: o.maxMessageSize, brokerName: o.brokerName,
     };
   }

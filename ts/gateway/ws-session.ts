@@ -123,7 +123,7 @@ export class WsSession {
 
   async #produce(frame: Extract<GatewayFrame, { type: 'produce' }>): Promise<void> {
     try {
-      const messages = frame.messages.map((m) => ({ body: Buffer.from(m.body), properties: messageProperties(m) }));
+      const messages = frame.messages.map((m) => ({ body: Buffer.from(m.body), properties: messageProperties(m), uniqKeyMinted: !m.msgId }));
       const result = await sendMessages(this.#target, frame.topic, DEFAULT_PRODUCER_GROUP, frame.queueId, messages, this.#bornAddress);
       this.#send({
         type: 'produceAck', requestId: frame.requestId, status: result.status, queueId: result.queueId, queueOffset: result.queueOffset,
