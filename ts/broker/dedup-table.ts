@@ -60,14 +60,7 @@ export class DedupTable {
     this.#storedAt[ringSlot] = storedAt;
     this.#positions[ringSlot] = position;
     this.#count += 1;
-    const found = this.#find(key);
-    if (found >= 0) {
-      this.#index[found] = ringSlot + 1; // the older entry stays in the ring, no longer indexed
-      return;
-    }
-    let slot = this.#home(key);
-    while (this.#index[slot] !== 0) slot = (slot + 1) & this.#mask;
-    this.#index[slot] = ringSlot + 1;
+    this.#index[this.#slotFor(key)] = ringSlot + 1; // an older entry of the key stays in the ring, unindexed
   }
 
   /** Arrival time of the oldest entry (undefined when empty). */
@@ -91,6 +84,16 @@ export class DedupTable {
   #home(key: number): number {
     // Keys are well-mixed hashes: their low 32 bits are as good an index as any.
     return (key >>> 0) & this.#mask;
+  }
+
+  /** Index slot holding `key`, else the empty slot where it belongs (one probe for both). */
+  #slotFor(key: number): number {
+    let slot = this.#home(key);
+    for (;;) {
+      const entry = this.#index[slot] as number;
+      if (entry === 0 || this.#keys[entry - 1] === key) return slot;
+      slot = (slot + 1) & this.#mask;
+    }
   }
 
   /** Index slot holding `key`, or -1. */
@@ -145,16 +148,6 @@ export class DedupTable {
     this.#index = new Int32Array(indexSize);
     this.#mask = indexSize - 1;
     // Oldest first, so a key present twice ends up indexed by its newest entry.
-    for (let ringSlot = 0; ringSlot < this.#count; ringSlot++) {
-      const key = keys[ringSlot] as number;
-      const found = this.#find(key);
-      if (found >= 0) {
-        this.#index[found] = ringSlot + 1;
-        continue;
-      }
-      let slot = this.#home(key);
-      while (this.#index[slot] !== 0) slot = (slot + 1) & this.#mask;
-      this.#index[slot] = ringSlot + 1;
-    }
+    for (let ringSlot = 0; ringSlot < this.#count; ringSlot++) this.#index[this.#slotFor(keys[ringSlot] as number)] = ringSlot + 1;
   }
 }
