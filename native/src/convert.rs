@@ -2,7 +2,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use bolide_store::commit_log::AppendResult;
 use bolide_store::read::GetMessageResult;
 use bolide_store::record::MessageInput;
 use bolide_store::stats::StatsSnapshot;
@@ -155,71 +154,72 @@ fn parse_port(port: u32) -> BindingResult<u16> {
     u16::try_from(port).map_err(|_| binding_error("INVALID_ARGUMENT", format!("port {port} out of range")))
 }
 
+/// Numbers per message in `append_many`'s `meta`.
+pub const META_FIELDS: usize = 10;
+
+/// A `meta` number that must be an integer in `[min, max]`.
+fn meta_int(value: f64, what: &str, min: i64, max: i64) -> BindingResult<i64> {
+    if value.fract() != 0.0 || value < min as f64 || value > max as f64 {
+        return Err(binding_error("INVALID_ARGUMENT", format!("{what} {value} is not an integer in [{min}, {max}]")));
+    }
+    Ok(value as i64)
+}
+
+/// The messages `append_many` describes (see there), borrowed from its arguments.
+pub fn unpack_messages<'a>(topics: &'a [String], meta: &[f64], data: &'a [u8]) -> BindingResult<Vec<MessageInput<'a>>> {
+    if meta.is_empty() || !meta.chunks_exact(META_FIELDS).remainder().is_empty() {
+        return Err(binding_error("INVALID_ARGUMENT", format!("meta has {} numbers, not a positive multiple of {META_FIELDS}", meta.len())));
+    }
+    let mut inputs = Vec::with_capacity(meta.len() / META_FIELDS);
+    let mut rest = data;
+    let mut take = |len: i64, what: &str| -> BindingResult<&'a [u8]> {
+        let len = len as usize;
+        if len > rest.len() {
+            return Err(binding_error("INVALID_ARGUMENT", format!("{what} runs past the end of data")));
+        }
+        let (head, tail) = rest.split_at(len);
+        rest = tail;
+        Ok(head)
+    };
+    for m in meta.chunks_exact(META_FIELDS) {
+        let topic = topics
+            .get(meta_int(m[0], "topic index", 0, i64::from(u32::MAX))? as usize)
+            .ok_or_else(|| binding_error("INVALID_ARGUMENT", "topic index out of range"))?;
+        let int32 = |value: f64, what: &str| meta_int(value, what, i64::from(i32::MIN), i64::from(i32::MAX)).map(|v| v as i32);
+        let host_len = meta_int(m[7], "born host length", 0, 20)?;
+        let body_len = meta_int(m[8], "body length", 0, i64::from(u32::MAX))?;
+        let properties_len = meta_int(m[9], "properties length", 0, i64::from(u32::MAX))?;
+        let born_host = decode_packed_host(take(host_len, "a born host")?)?;
+        let body = take(body_len, "a body")?;
+        let properties = take(properties_len, "a properties string")?;
+        inputs.push(MessageInput {
+            topic,
+            queue_id: int32(m[1], "queueId")?,
+            sys_flag: int32(m[2], "sysFlag")?,
+            flag: int32(m[3], "flag")?,
+            born_timestamp: meta_int(m[4], "bornTimestamp", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
+            reconsume_times: int32(m[5], "reconsumeTimes")?,
+            prepared_transaction_offset: meta_int(m[6], "preparedTransactionOffset", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
+            born_host,
+            body,
+            properties,
+        });
+    }
+    if !rest.is_empty() {
+        return Err(binding_error("INVALID_ARGUMENT", format!("{} bytes of data are not described by meta", rest.len())));
+    }
+    Ok(inputs)
+}
+
+/// JavaScript's Number.MAX_SAFE_INTEGER: larger doubles are not exact integers.
+const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
 pub fn parse_host(host: &str, port: u32) -> BindingResult<SocketAddr> {
     let ip: IpAddr = host
         .parse()
         .map_err(|_| binding_error("INVALID_ARGUMENT", format!("{host:?} is not an IP address")))?;
     let port = u16::try_from(port).map_err(|_| binding_error("INVALID_ARGUMENT", format!("port {port} out of range")))?;
     Ok(SocketAddr::new(ip, port))
-}
-
-/// One message to append (the fields of a SEND_MESSAGE request the record stores).
-#[napi(object)]
-pub struct AppendMessage {
-    pub topic: String,
-    pub queue_id: i32,
-    pub flag: i32,
-    pub sys_flag: i32,
-    pub born_timestamp: i64,
-    pub born_host: String,
-    pub born_port: u32,
-    pub reconsume_times: i32,
-    pub prepared_transaction_offset: i64,
-    pub body: Buffer,
-    /// The encoded properties string (`key\x01value\x02`...).
-    pub properties: Buffer,
-}
-
-impl AppendMessage {
-    pub fn to_input(&self) -> BindingResult<MessageInput<'_>> {
-        Ok(MessageInput {
-            topic: &self.topic,
-            queue_id: self.queue_id,
-            flag: self.flag,
-            sys_flag: self.sys_flag,
-            born_timestamp: self.born_timestamp,
-            born_host: parse_host(&self.born_host, self.born_port)?,
-            reconsume_times: self.reconsume_times,
-            prepared_transaction_offset: self.prepared_transaction_offset,
-            body: &self.body,
-            properties: &self.properties,
-        })
-    }
-}
-
-#[napi(object)]
-pub struct AppendOutcome {
-    pub physical_offset: f64,
-    pub size: u32,
-    pub queue_offset: f64,
-    pub store_timestamp: f64,
-    /// Offset message id (store host + physical offset, hex).
-    pub msg_id: String,
-    /// Durable once the flushed offset reaches this.
-    pub end_offset: f64,
-}
-
-impl From<AppendResult> for AppendOutcome {
-    fn from(result: AppendResult) -> Self {
-        AppendOutcome {
-            physical_offset: result.physical_offset as f64,
-            size: result.size,
-            queue_offset: result.queue_offset as f64,
-            store_timestamp: result.store_timestamp as f64,
-            end_offset: result.end_offset() as f64,
-            msg_id: result.msg_id(),
-        }
-    }
 }
 
 #[napi(object)]

@@ -18,7 +18,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::convert::{
-    binding_error, decode_packed_host, parse_host, store_error, to_config, AppendMessage, AppendOutcome, BindingResult, ErrorCode, DispatchedQueue,
+    binding_error, decode_packed_host, parse_host, store_error, to_config, ErrorCode, DispatchedQueue,
     FlushedEvent, PullBatch, RecoveryInfo, StoreOptions, StoreStatistics,
 };
 use crate::segments::{SegmentExports, Transfer};
@@ -81,15 +81,6 @@ impl NativeStore {
         Ok(())
     }
 
-    /// Append one message. Synchronous: the record is in the page cache when this returns.
-    #[napi]
-    pub fn append(&self, message: AppendMessage) -> Result<AppendOutcome, ErrorCode> {
-        let input = message.to_input()?;
-        let mut results = self.store()?.append(std::slice::from_ref(&input)).map_err(store_error)?;
-        let result = results.pop().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
-        Ok(AppendOutcome::from(result))
-    }
-
     /// The hot path of a send: one message in positional arguments (no object to convert),
     /// the born host pre-encoded (`[ip, port]` as stored), results written into `out`
     /// (`[queueOffset, storeTimestamp, size]`). Returns the physical offset.
@@ -142,12 +133,36 @@ impl NativeStore {
         Ok(())
     }
 
-    /// Append messages as one unit (a SEND_BATCH_MESSAGE): all or none.
+    /// Append messages as one unit (all or none) without a JS object per message, the batch
+    /// form of `append_one`. Per message, `meta` holds [META_FIELDS]: topic index (into
+    /// `topics`), queueId, sysFlag, flag, bornTimestamp, reconsumeTimes,
+    /// preparedTransactionOffset and the lengths of its packed born host, body and properties,
+    /// which follow each other in `data` message after message. Results go to `out`,
+    /// [physicalOffset, queueOffset, storeTimestamp, size] per message. Returns the count.
     #[napi]
-    pub fn append_batch(&self, messages: Vec<AppendMessage>) -> Result<Vec<AppendOutcome>, ErrorCode> {
-        let inputs = messages.iter().map(AppendMessage::to_input).collect::<BindingResult<Vec<_>>>()?;
+    pub fn append_many(
+        &self,
+        topics: Vec<String>,
+        meta: Float64ArraySlice<'_>,
+        data: &[u8],
+        mut out: Float64ArraySlice<'_>,
+    ) -> Result<u32, ErrorCode> {
+        let meta: &[f64] = meta.as_ref();
+        // SAFETY: the typed array belongs to the calling JS code, which is blocked in this call
+        // on the only thread that can touch it; the view does not outlive the call.
+        let out = unsafe { out.as_mut() };
+        let inputs = convert::unpack_messages(&topics, meta, data)?;
+        if out.len() < inputs.len() * 4 {
+            return Err(binding_error("INVALID_ARGUMENT", "out must have room for 4 numbers per message"));
+        }
         let results = self.store()?.append(&inputs).map_err(store_error)?;
-        Ok(results.into_iter().map(AppendOutcome::from).collect())
+        for (slot, result) in out.chunks_exact_mut(4).zip(&results) {
+            slot[0] = result.physical_offset as f64;
+            slot[1] = result.queue_offset as f64;
+            slot[2] = result.store_timestamp as f64;
+            slot[3] = f64::from(result.size);
+        }
+        Ok(results.len() as u32)
     }
 
     /// RocketMQ's getMessage: matching records of a queue as positions inside segments

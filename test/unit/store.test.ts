@@ -3,6 +3,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { MessageStore, StoreError, engineVersion } from '../../ts/store/index.js';
 import { tempDir } from '../support/temp.js';
+import { decodeStoredMessage } from '../../ts/protocol/message-record.js';
 import { encodeProperties, javaStringHash } from '../support/properties.js';
 
 const SMALL = {
@@ -77,6 +78,38 @@ test('a batch is stored as one unit and too-large messages are refused with a ty
   t.is(error?.code, 'MESSAGE_TOO_LARGE');
   t.true(store.waitDispatched(5000));
   t.is(store.maxOffset('Batch', 1), 3, 'the refused message took no queue offset');
+});
+
+test('a batch mixing topics, queues and born hosts stores every field of every message, in order', (t) => {
+  const store = open(tempDir(t));
+  t.teardown(() => store.close());
+  store.append({ topic: 'MixA', queueId: 0, body: Buffer.from('first'), properties: Buffer.alloc(0) });
+  const sent = [
+    { topic: 'MixA', queueId: 0, body: Buffer.from('a0'), properties: Buffer.from(encodeProperties({ TAGS: 'x' })), flag: 7, sysFlag: 0,
+      bornTimestamp: 1_700_000_000_123, bornHost: '10.1.2.3', bornPort: 4567, reconsumeTimes: 2 },
+    { topic: 'MixB', queueId: 3, body: Buffer.alloc(0), properties: Buffer.alloc(0), bornHost: '::1', bornPort: 9 },
+    { topic: 'MixA', queueId: 0, body: Buffer.alloc(3000, 1), properties: Buffer.from(encodeProperties({ KEYS: 'k' })) },
+  ];
+  const results = store.appendBatch(sent);
+  t.deepEqual(results.map((r) => r.queueOffset), [1, 0, 2]);
+  for (let i = 1; i < results.length; i++) t.is(results[i]!.physicalOffset, results[i - 1]!.physicalOffset + results[i - 1]!.size);
+  const stored = results.map((r) => decodeStoredMessage(store.messageAt(r.physicalOffset)).message);
+  t.deepEqual(stored.map((m) => [m.topic, m.queueId, m.queueOffset, m.body.length]), [['MixA', 0, 1, 2], ['MixB', 3, 0, 0], ['MixA', 0, 2, 3000]]);
+  t.like(stored[0], { flag: 7, bornTimestamp: 1_700_000_000_123, reconsumeTimes: 2, bornHost: { address: '10.1.2.3', port: 4567 } });
+  t.is(stored[0]!.properties['TAGS'], 'x');
+  t.like(stored[1]!.bornHost, { address: '::1', port: 9 });
+  t.is(stored[2]!.properties['KEYS'], 'k');
+  t.is(results[0]!.msgId, stored[0]!.msgId);
+});
+
+test('a batch with a message the engine refuses stores none of it', (t) => {
+  const store = open(tempDir(t), { maxMessageSize: 1024 });
+  t.teardown(() => store.close());
+  const ok = { topic: 'AllOrNone', queueId: 0, body: Buffer.from('fine'), properties: Buffer.alloc(0) };
+  t.is(t.throws(() => store.appendBatch([ok, { ...ok, body: Buffer.alloc(4096) }]), { instanceOf: StoreError })?.code, 'MESSAGE_TOO_LARGE');
+  t.is(t.throws(() => store.appendBatch([ok, { ...ok, queueId: 1.5 }]), { instanceOf: StoreError })?.code, 'INVALID_ARGUMENT');
+  t.deepEqual(store.appendBatch([]), []);
+  t.is(store.appendBatch([ok])[0]!.queueOffset, 0, 'nothing of the refused batches took a queue offset');
 });
 
 test('a second process-level open of the same store is refused with STORE_LOCKED', (t) => {
