@@ -20,7 +20,7 @@ import { clusterInfo, groupDetail, listGroups, listTopics, messageById, messages
 import { GatewayError } from './errors.js';
 import { Exchange } from './http.js';
 import { renderMetrics } from './metrics.js';
-import { BATCH_CONTENT_TYPE, produce, produceResultJson, type ProduceResult, type ProduceTarget } from './produce.js';
+import { isBatchRequest, produce, produceResultJson, type ProduceResult, type ProduceTarget } from './produce.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
 import { PopService } from './pop-service.js';
 import { Dashboard } from './dashboard-routes.js';
@@ -269,7 +269,7 @@ export class Gateway {
     const exchange = this.#exchange(res, req);
     const options = this.#broker.context.options;
     // A single message's body is the request body; a batch envelope may be larger (JSON, base64).
-    const isBatch = (exchange.header('content-type') ?? '').toLowerCase().startsWith(BATCH_CONTENT_TYPE);
+    const isBatch = isBatchRequest(exchange);
     const target = this.#produceTarget;
     const answer = (result: ProduceResult): void => {
       this.counters.produced += result.messages.length;
@@ -278,7 +278,7 @@ export class Gateway {
     exchange.onBody(isBatch ? this.#options.maxBodyBytes : options.maxMessageSize, (body) => {
       // ASYNC_FLUSH answers inside this callback; only a SYNC_FLUSH wait goes through a promise.
       try {
-        const result = produce(target, exchange, topic, body);
+        const result = produce(target, exchange, topic, body, isBatch);
         if (result instanceof Promise) result.then(answer, (error: unknown) => this.#fail(exchange, error));
         else answer(result);
       } catch (error) {

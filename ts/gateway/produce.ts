@@ -272,11 +272,18 @@ export function messageProperties(m: { tags?: string; keys?: readonly string[]; 
   return properties;
 }
 
+/** Whether the request carries a batch envelope (by its Content-Type, parameters ignored). */
+export function isBatchRequest(exchange: Exchange): boolean {
+  const contentType = exchange.header('content-type');
+  if (contentType === undefined || contentType.length < BATCH_CONTENT_TYPE.length) return false;
+  return contentType.split(';')[0]?.trim().toLowerCase() === BATCH_CONTENT_TYPE;
+}
+
 /** Handles one produce exchange end to end (body already read); synchronous unless it waits for a flush. */
-export function produce(target: ProduceTarget, exchange: Exchange, topic: string, body: Buffer): ProduceResult | Promise<ProduceResult> {
+export function produce(target: ProduceTarget, exchange: Exchange, topic: string, body: Buffer,
+  isBatch = isBatchRequest(exchange)): ProduceResult | Promise<ProduceResult> {
   const producerGroup = exchange.header('x-bolide-producer-group') || DEFAULT_PRODUCER_GROUP;
-  const contentType = (exchange.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (contentType === BATCH_CONTENT_TYPE) {
+  if (isBatch) {
     const { messages, queueId } = parseEnvelope(body);
     return sendMessages(target, topic, producerGroup, queueId ?? -1, messages, exchange.remoteAddress());
   }
