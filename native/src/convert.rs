@@ -67,7 +67,7 @@ pub struct StoreOptions {
     pub release_cold_segments: Option<bool>,
     /// Percent of physical memory behind the write head that reads count as "in memory" (40).
     pub access_message_in_memory_max_ratio: Option<u32>,
-    /// Bolide: physical memory size for that estimate, bytes (default: the machine's).
+    /// Bolide: physical memory size for that estimate, bytes (default: RAM or the cgroup limit if lower).
     pub total_physical_memory_size: Option<f64>,
     /// Bolide: ms between CommitLog residency samples (mincore); 0 = only on request.
     pub page_cache_sample_interval: Option<u32>,

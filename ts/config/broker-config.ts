@@ -109,7 +109,7 @@ export const brokerConfigSchema: ConfigSchema = {
     type: 'int', default: 40, min: 0, max: 100,
     description: 'pulls at most this % of physical memory behind the write head count as served from memory (page-cache hints in /metrics)',
   },
-  totalPhysicalMemorySize: { type: 'long', default: 0, min: 0, description: 'Bolide: physical memory bytes for accessMessageInMemoryMaxRatio; 0 = this machine\'s' },
+  totalPhysicalMemorySize: { type: 'long', default: 0, min: 0, description: 'Bolide: physical memory bytes for accessMessageInMemoryMaxRatio; 0 = RAM or the cgroup memory limit, whichever is lower' },
   pageCacheSampleInterval: { type: 'int', default: 10_000, min: 0, description: 'Bolide: ms between CommitLog page-cache residency samples (mincore); 0 = off' },
   autoCreateTopicEnable: { type: 'bool', default: true, description: 'create unknown topics on first send (TBW102)' },
   autoCreateSubscriptionGroup: { type: 'bool', default: true, description: 'create unknown consumer groups on heartbeat' },

@@ -45,7 +45,7 @@ export interface StoreOptions {
   releaseColdSegments?: boolean;
   /** Percent of physical memory behind the write head that reads count as "in memory" (40). */
   accessMessageInMemoryMaxRatio?: number;
-  /** Bolide: physical memory size (bytes) for that estimate; default the machine's. */
+  /** Bolide: physical memory size (bytes) for that estimate; default RAM or the cgroup limit if lower. */
   totalPhysicalMemorySize?: number;
   /** Bolide: ms between CommitLog residency samples (mincore); 0 = only on request. */
   pageCacheSampleInterval?: number;

@@ -59,7 +59,7 @@ pub struct StoreConfig {
     /// behind the write head counts as served from memory (page-cache hints only; Bolide does
     /// not change its pull batching on it).
     pub access_message_in_memory_max_ratio: u32,
-    /// Bolide: physical memory size for that estimate; `None` reads the machine's.
+    /// Bolide: physical memory size for that estimate; `None`: RAM or the cgroup limit if lower.
     pub total_physical_memory_size: Option<u64>,
     /// Bolide: how often CommitLog residency (mincore) is sampled; 0 = only on request.
     pub page_cache_sample_interval_ms: u64,

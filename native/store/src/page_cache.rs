@@ -39,15 +39,27 @@ pub fn page_size() -> u64 {
     })
 }
 
-/// Physical memory of the machine, or RocketMQ's 24 GiB fallback where it cannot be read.
+/// Physical memory of the machine, or RocketMQ's 24 GiB fallback where it cannot be read;
+/// lowered to the cgroup memory limit when there is one, as a container-aware JVM reports it
+/// to RocketMQ (page cache charged to the cgroup is bounded by that limit, not the host's RAM).
 pub fn total_physical_memory() -> u64 {
     // SAFETY: sysconf only reads system constants.
     let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
-    u64::try_from(pages)
+    let machine = u64::try_from(pages)
         .ok()
         .filter(|&p| p > 0)
         .and_then(|p| p.checked_mul(page_size()))
-        .unwrap_or(FALLBACK_PHYSICAL_MEMORY)
+        .unwrap_or(FALLBACK_PHYSICAL_MEMORY);
+    ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| parse_cgroup_limit(&text))
+        .map_or(machine, |limit| limit.min(machine))
+}
+
+/// A cgroup memory limit file's value; "max" (v2) or an absurd v1 sentinel means none.
+fn parse_cgroup_limit(text: &str) -> Option<u64> {
+    text.trim().parse::<u64>().ok().filter(|&limit| limit > 0 && limit < 1 << 60)
 }
 
 /// Classes a read by its distance from the write head, as RocketMQ does.
@@ -345,6 +357,14 @@ mod tests {
         // The hot tail covers the whole written log here (it is smaller than HOT_TAIL_BYTES).
         assert!(sample.hot_tail_bytes >= log.write_position() - 2 * segment_size, "{sample:?}");
         assert!(sample.hot_tail_resident_bytes <= sample.hot_tail_bytes);
+    }
+
+    #[test]
+    fn cgroup_limits_parse_and_unlimited_is_none() {
+        assert_eq!(parse_cgroup_limit("2147483648\n"), Some(2 << 30));
+        assert_eq!(parse_cgroup_limit("max\n"), None);
+        assert_eq!(parse_cgroup_limit("9223372036854771712\n"), None, "cgroup v1's 'no limit'");
+        assert_eq!(parse_cgroup_limit(""), None);
     }
 
     #[test]
