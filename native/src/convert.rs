@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use bolide_store::read::GetMessageResult;
 use bolide_store::record::MessageInput;
+use bolide_store::page_cache::ResidencySample;
 use bolide_store::stats::StatsSnapshot;
 use bolide_store::store::RecoveryReport;
 use bolide_store::{FlushDiskType, StoreConfig, StoreError};
@@ -63,6 +64,12 @@ pub struct StoreOptions {
     pub catch_up_read_ahead: Option<bool>,
     /// Bolide: MADV_DONTNEED on segments the writer left behind (default true).
     pub release_cold_segments: Option<bool>,
+    /// Percent of physical memory behind the write head that reads count as "in memory" (40).
+    pub access_message_in_memory_max_ratio: Option<u32>,
+    /// Bolide: physical memory size for that estimate, bytes (default: RAM or the cgroup limit if lower).
+    pub total_physical_memory_size: Option<f64>,
+    /// Bolide: ms between CommitLog residency samples (mincore); 0 = only on request.
+    pub page_cache_sample_interval: Option<u32>,
 }
 
 pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
@@ -127,6 +134,13 @@ pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
     if let Some(enable) = options.release_cold_segments {
         config.release_cold_segments = enable;
     }
+    if let Some(ratio) = options.access_message_in_memory_max_ratio {
+        config.access_message_in_memory_max_ratio = ratio;
+    }
+    if let Some(size) = options.total_physical_memory_size {
+        config.total_physical_memory_size = Some(whole_number("totalPhysicalMemorySize", size)?);
+    }
+    config.page_cache_sample_interval_ms = millis(options.page_cache_sample_interval, config.page_cache_sample_interval_ms);
     config.validate().map_err(store_error)?;
     Ok(config)
 }
@@ -283,6 +297,11 @@ pub struct StoreStatistics {
     pub fsync_buckets: Vec<f64>,
     pub fsync_bucket_bounds_micros: Vec<f64>,
     pub fsync_micros_total: f64,
+    /// Messages and bytes returned by getMessages, classed by RocketMQ's in-memory estimate.
+    pub read_messages_in_memory: f64,
+    pub read_bytes_in_memory: f64,
+    pub read_messages_on_disk: f64,
+    pub read_bytes_on_disk: f64,
 }
 
 impl From<StatsSnapshot> for StoreStatistics {
@@ -299,8 +318,47 @@ impl From<StatsSnapshot> for StoreStatistics {
             fsync_buckets: s.fsync_buckets.iter().map(|&count| count as f64).collect(),
             fsync_bucket_bounds_micros: bolide_store::stats::FSYNC_BUCKETS_MICROS.iter().map(|&bound| bound as f64).collect(),
             fsync_micros_total: s.fsync_micros_total as f64,
+            read_messages_in_memory: s.read_messages_in_memory as f64,
+            read_bytes_in_memory: s.read_bytes_in_memory as f64,
+            read_messages_on_disk: s.read_messages_on_disk as f64,
+            read_bytes_on_disk: s.read_bytes_on_disk as f64,
         }
     }
+}
+
+/// One CommitLog residency sample (mincore over the segment mappings).
+#[napi(object)]
+pub struct PageCacheResidency {
+    pub segments: f64,
+    pub mapped_bytes: f64,
+    pub resident_bytes: f64,
+    /// The window before the write head measured on its own (page-rounded, <= 64 MiB + a page).
+    pub hot_tail_bytes: f64,
+    pub hot_tail_resident_bytes: f64,
+    pub sampled_at_ms: f64,
+    pub sample_micros: f64,
+}
+
+impl From<ResidencySample> for PageCacheResidency {
+    fn from(s: ResidencySample) -> Self {
+        PageCacheResidency {
+            segments: s.segments as f64,
+            mapped_bytes: s.mapped_bytes as f64,
+            resident_bytes: s.resident_bytes as f64,
+            hot_tail_bytes: s.hot_tail_bytes as f64,
+            hot_tail_resident_bytes: s.hot_tail_resident_bytes as f64,
+            sampled_at_ms: s.sampled_at_ms as f64,
+            sample_micros: s.sample_micros as f64,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct PageCacheInfo {
+    /// Bytes behind the write head within which reads count as served from memory.
+    pub in_memory_window_bytes: f64,
+    /// The latest residency sample; absent until the sampler's first pass.
+    pub residency: Option<PageCacheResidency>,
 }
 
 #[napi(object)]

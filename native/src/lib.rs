@@ -19,7 +19,7 @@ use napi_derive::napi;
 
 use crate::convert::{
     binding_error, decode_packed_host, parse_host, store_error, to_config, ErrorCode, DispatchedQueue,
-    FlushedEvent, PullBatch, RecoveryInfo, StoreOptions, StoreStatistics,
+    FlushedEvent, PageCacheInfo, PageCacheResidency, PullBatch, RecoveryInfo, StoreOptions, StoreStatistics,
 };
 use crate::segments::{SegmentExports, Transfer};
 
@@ -323,6 +323,23 @@ impl NativeStore {
     #[napi]
     pub fn stats(&self) -> Result<StoreStatistics, ErrorCode> {
         Ok(StoreStatistics::from(self.store()?.stats()))
+    }
+
+    /// Page-cache hints: the in-memory window and the latest residency sample (cheap: no
+    /// mincore here, the engine's sampler thread does that).
+    #[napi]
+    pub fn page_cache(&self) -> Result<PageCacheInfo, ErrorCode> {
+        let store = self.store()?;
+        Ok(PageCacheInfo {
+            in_memory_window_bytes: store.in_memory_window() as f64,
+            residency: store.page_cache_residency().map(PageCacheResidency::from),
+        })
+    }
+
+    /// Take a residency sample now (a mincore walk of every segment, on this thread).
+    #[napi]
+    pub fn sample_page_cache_now(&self) -> Result<PageCacheResidency, ErrorCode> {
+        Ok(PageCacheResidency::from(self.store()?.sample_page_cache_now().map_err(store_error)?))
     }
 
     #[napi]

@@ -161,3 +161,29 @@ test('sendfile transfers records to a socket and counts the bytes', async (t) =>
   client.destroy();
   serverSide.destroy();
 });
+
+test('page-cache hints through the binding: the in-memory window, the read split, residency on request, bad ratios refused', (t) => {
+  // 10 KiB of "memory" at 50 %: reads within 5,120 bytes of the write head count as in memory.
+  const store = open(tempDir(t), { totalPhysicalMemorySize: 10 * 1024, accessMessageInMemoryMaxRatio: 50, pageCacheSampleInterval: 0 });
+  t.teardown(() => store.close());
+  t.is(store.pageCache().inMemoryWindowBytes, 5 * 1024);
+  t.is(store.pageCache().residency, undefined, 'no sampler thread and no sample yet');
+  const records = Array.from({ length: 100 }, (_, i) => append(store, i));
+  t.true(store.waitDispatched(5000));
+  const pull = store.getMessages('TopicTest', 0, 0, 100, 1 << 20);
+  t.is(pull.messageCount, 100);
+  const head = store.commitLogMaxOffset;
+  const hot = records.filter((r) => head - r.physicalOffset <= 5 * 1024);
+  t.true(hot.length > 0 && hot.length < records.length);
+  const stats = store.stats();
+  t.is(stats.readMessagesInMemory, hot.length);
+  t.is(stats.readBytesInMemory, hot.reduce((sum, r) => sum + r.size, 0));
+  t.is(stats.readMessagesOnDisk, records.length - hot.length);
+  t.is(stats.readBytesInMemory + stats.readBytesOnDisk, pull.totalBytes);
+  const sample = store.samplePageCacheNow();
+  t.is(sample.mappedBytes, SMALL.mappedFileSizeCommitLog);
+  t.true(sample.residentBytes <= sample.mappedBytes && sample.hotTailResidentBytes <= sample.hotTailBytes);
+  t.deepEqual(store.pageCache().residency, sample);
+  const error = t.throws(() => open(tempDir(t), { accessMessageInMemoryMaxRatio: 101 }), { instanceOf: StoreError });
+  t.is(error?.code, 'INVALID_ARGUMENT');
+});

@@ -214,6 +214,9 @@ export class BrokerController {
       diskFullRatio: Math.max(90, o.diskMaxUsedSpaceRatio),
       messageIndexEnable: o.messageIndexEnable,
       maxHashSlotNum: o.maxHashSlotNum, maxIndexNum: o.maxIndexNum,
+      accessMessageInMemoryMaxRatio: o.accessMessageInMemoryMaxRatio,
+      ...(o.totalPhysicalMemorySize > 0 ? { totalPhysicalMemorySize: o.totalPhysicalMemorySize } : {}),
+      pageCacheSampleInterval: o.pageCacheSampleInterval,
     };
   }
 

@@ -32,6 +32,11 @@ export interface BrokerConfig {
   messageIndexEnable: boolean;
   maxHashSlotNum: number;
   maxIndexNum: number;
+  accessMessageInMemoryMaxRatio: number;
+  /** Bolide: physical memory size behind accessMessageInMemoryMaxRatio; 0 = this machine's. */
+  totalPhysicalMemorySize: number;
+  /** Bolide: ms between CommitLog page-cache residency samples; 0 = never in the background. */
+  pageCacheSampleInterval: number;
   autoCreateTopicEnable: boolean;
   autoCreateSubscriptionGroup: boolean;
   defaultTopicQueueNums: number;
@@ -100,6 +105,12 @@ export const brokerConfigSchema: ConfigSchema = {
   messageIndexEnable: { type: 'bool', default: true, description: 'index keys and unique keys' },
   maxHashSlotNum: { type: 'int', default: 5_000_000, min: 1, description: 'IndexFile hash slots' },
   maxIndexNum: { type: 'int', default: 20_000_000, min: 1, description: 'IndexFile entries' },
+  accessMessageInMemoryMaxRatio: {
+    type: 'int', default: 40, min: 0, max: 100,
+    description: 'pulls at most this % of physical memory behind the write head count as served from memory (page-cache hints in /metrics)',
+  },
+  totalPhysicalMemorySize: { type: 'long', default: 0, min: 0, description: 'Bolide: physical memory bytes for accessMessageInMemoryMaxRatio; 0 = RAM or the cgroup memory limit, whichever is lower' },
+  pageCacheSampleInterval: { type: 'int', default: 10_000, min: 0, description: 'Bolide: ms between CommitLog page-cache residency samples (mincore); 0 = off' },
   autoCreateTopicEnable: { type: 'bool', default: true, description: 'create unknown topics on first send (TBW102)' },
   autoCreateSubscriptionGroup: { type: 'bool', default: true, description: 'create unknown consumer groups on heartbeat' },
   defaultTopicQueueNums: { type: 'int', default: 8, min: 1, max: 1024, description: 'queues of an auto-created topic' },
@@ -158,5 +169,5 @@ export const ignoredBrokerKeys: ReadonlySet<string> = new Set([
   'autoDeleteUnusedStats', 'compressedRegister', 'forceRegister', 'slaveReadEnable', 'checkCRCOnRecover', 'cleanFileForciblyEnable',
   'deleteCommitLogFilesInterval', 'deleteConsumeQueueFilesInterval', 'destroyMapedFileIntervalForcibly',
   'redeleteHangedFileInterval', 'maxTransferBytesOnMessageInMemory', 'maxTransferCountOnMessageInMemory',
-  'accessMessageInMemoryMaxRatio', 'maxMsgsNumBatch', 'fetchNamesrvAddrByAddressServer',
+  'maxMsgsNumBatch', 'fetchNamesrvAddrByAddressServer',
 ]);

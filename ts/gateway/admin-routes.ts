@@ -50,6 +50,7 @@ export function clusterInfo(context: BrokerContext, startedAt: number, gatewayAd
     flushDiskType: o.flushDiskType, startedAt, uptimeMs: Date.now() - startedAt,
     commitLog: { minOffset: store.commitLogMinOffset, maxOffset: store.commitLogMaxOffset },
     store: store.stats(),
+    pageCache: store.pageCache(),
     putTps: context.stats.putTps(), getTps: context.stats.getTps(),
   };
 }

@@ -1,6 +1,8 @@
 // GET /metrics: Prometheus text exposition (format 0.0.4) of the broker's state, computed on
 // scrape (nothing is sampled in the background): store counters, topics' stored messages,
-// consumer lag per group and queue, connections, parked pulls, disk and process memory.
+// consumer lag per group and queue, connections, parked pulls, disk, process memory and
+// page-cache hints (the residency part is sampled by the engine's own thread, so a scrape
+// only copies its latest numbers).
 import { readFileSync, statfsSync } from 'node:fs';
 import { consumeStats } from '../broker/admin-stats-processors.js';
 import type { BrokerContext } from '../broker/broker-context.js';
@@ -57,6 +59,44 @@ function procMemory(): { rssAnon?: number; rssFile?: number } {
   }
 }
 
+/** Page faults of this process since start (Linux /proc/self/stat fields 10 and 12). */
+function procFaults(): { minor: number; major: number } | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const minor = Number(fields[7]);
+    const major = Number(fields[9]);
+    return Number.isSafeInteger(minor) && Number.isSafeInteger(major) ? { minor, major } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// The gateway reaches the store only through the broker (see test/unit/architecture.test.ts).
+type StoreStatistics = ReturnType<BrokerContext['store']['stats']>;
+
+function pageCacheMetrics(out: Exposition, context: BrokerContext, stats: StoreStatistics, broker: Labels): void {
+  const pullsHelp = 'Messages returned by getMessages (pulls, pops, schedule/timer scans), by RocketMQ\'s estimate of where they were read from';
+  out.metric('bolide_pull_messages_total', 'counter', pullsHelp, stats.readMessagesInMemory, { ...broker, source: 'memory' });
+  out.metric('bolide_pull_messages_total', 'counter', pullsHelp, stats.readMessagesOnDisk, { ...broker, source: 'disk' });
+  const bytesHelp = 'Bytes returned by getMessages, by RocketMQ\'s estimate of where they were read from';
+  out.metric('bolide_pull_bytes_total', 'counter', bytesHelp, stats.readBytesInMemory, { ...broker, source: 'memory' });
+  out.metric('bolide_pull_bytes_total', 'counter', bytesHelp, stats.readBytesOnDisk, { ...broker, source: 'disk' });
+  const pageCache = context.store.pageCache();
+  out.metric('bolide_pull_in_memory_window_bytes', 'gauge',
+    'Reads at most this far behind the CommitLog write head count as source="memory" (physical memory x accessMessageInMemoryMaxRatio)',
+    pageCache.inMemoryWindowBytes, broker);
+  const residency = pageCache.residency;
+  if (residency === undefined) return; // the sampler has not finished its first pass (or is off)
+  out.metric('bolide_commitlog_mapped_bytes', 'gauge', 'Bytes of mapped CommitLog segments (whole preallocated files)', residency.mappedBytes, broker);
+  out.metric('bolide_commitlog_resident_bytes', 'gauge', 'Of the mapped CommitLog bytes, those in the page cache (mincore, sampled)', residency.residentBytes, broker);
+  out.metric('bolide_commitlog_hot_tail_bytes', 'gauge', 'Size of the window just before the write head measured on its own (up to 64 MiB)', residency.hotTailBytes, broker);
+  out.metric('bolide_commitlog_hot_tail_resident_bytes', 'gauge', 'Of the hot-tail window, bytes in the page cache (mincore, sampled)', residency.hotTailResidentBytes, broker);
+  out.metric('bolide_commitlog_residency_sampled_timestamp_seconds', 'gauge', 'When the residency gauges were sampled, Unix seconds', residency.sampledAtMs / 1000, broker);
+  out.metric('bolide_commitlog_residency_sample_seconds', 'gauge', 'How long the last residency sample took', residency.sampleMicros / 1e6, broker);
+}
+
 function histogram(out: Exposition, name: string, help: string, h: LatencyHistogram, labels: Labels): void {
   const { buckets, sum, count } = h.snapshot();
   for (const [le, cumulative] of buckets) {
@@ -103,6 +143,7 @@ export function renderMetrics(source: MetricsSource): string {
   });
   out.metric('bolide_fsync_seconds_sum', 'histogram', 'CommitLog fsync (msync) duration', stats.fsyncMicrosTotal / 1e6, broker, 'bolide_fsync_seconds');
   out.metric('bolide_fsync_seconds_count', 'histogram', 'CommitLog fsync (msync) duration', stats.fsyncs, broker, 'bolide_fsync_seconds');
+  pageCacheMetrics(out, context, stats, broker);
   histogram(out, 'bolide_send_latency_seconds', 'Send requests from decode to answer (SYNC_FLUSH wait included)', traffic.sendLatency, broker);
   histogram(out, 'bolide_flush_wait_seconds', 'SYNC_FLUSH sends waiting for their group commit', traffic.flushWaitLatency, broker);
   histogram(out, 'bolide_pull_latency_seconds', 'Pulls that found messages, from decode to answer (parking excluded)', traffic.pullLatency, broker);
@@ -138,6 +179,11 @@ export function renderMetrics(source: MetricsSource): string {
   const proc = procMemory();
   if (proc.rssAnon !== undefined) out.metric('bolide_process_rss_anon_bytes', 'gauge', 'Anonymous resident memory (heap, buffers, native)', proc.rssAnon);
   if (proc.rssFile !== undefined) out.metric('bolide_process_rss_file_bytes', 'gauge', 'File-backed resident memory (mapped CommitLog pages)', proc.rssFile);
+  const faults = procFaults();
+  if (faults !== undefined) {
+    out.metric('bolide_process_major_page_faults_total', 'counter', 'Page faults that waited for disk (a mapped page not in the page cache)', faults.major);
+    out.metric('bolide_process_minor_page_faults_total', 'counter', 'Page faults served without disk (page already in memory)', faults.minor);
+  }
   out.metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap used', memory.heapUsed);
   out.metric('nodejs_external_memory_bytes', 'gauge', 'Memory of Buffers and other external objects', memory.external);
   out.metric('process_start_time_seconds', 'gauge', 'Start time of the broker, Unix seconds', Math.floor(source.startedAt / 1000));

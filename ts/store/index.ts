@@ -43,6 +43,12 @@ export interface StoreOptions {
   catchUpReadAhead?: boolean;
   /** Bolide: MADV_DONTNEED on segments the writer left behind (default true). */
   releaseColdSegments?: boolean;
+  /** Percent of physical memory behind the write head that reads count as "in memory" (40). */
+  accessMessageInMemoryMaxRatio?: number;
+  /** Bolide: physical memory size (bytes) for that estimate; default RAM or the cgroup limit if lower. */
+  totalPhysicalMemorySize?: number;
+  /** Bolide: ms between CommitLog residency samples (mincore); 0 = only on request. */
+  pageCacheSampleInterval?: number;
 }
 
 export interface AppendMessage {
@@ -103,6 +109,8 @@ export interface QueueGrowth {
 
 export type StoreStatistics = Binding.StoreStatistics;
 export type RecoveryInfo = Binding.RecoveryInfo;
+export type PageCacheInfo = Binding.PageCacheInfo;
+export type PageCacheResidency = Binding.PageCacheResidency;
 
 function call<T>(fn: () => T): T {
   try {
@@ -399,6 +407,16 @@ export class MessageStore {
 
   stats(): StoreStatistics {
     return call(() => this.#native.stats());
+  }
+
+  /** Page-cache hints: cheap, reads the engine's latest residency sample. */
+  pageCache(): PageCacheInfo {
+    return call(() => this.#native.pageCache());
+  }
+
+  /** A residency sample taken now: a mincore walk of every segment, on the event loop. */
+  samplePageCacheNow(): PageCacheResidency {
+    return call(() => this.#native.samplePageCacheNow());
   }
 
   recovery(): RecoveryInfo {

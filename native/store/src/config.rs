@@ -55,6 +55,14 @@ pub struct StoreConfig {
     /// Bolide: MADV_DONTNEED on segments the writer has left behind (two back), so the
     /// process does not keep their pages mapped (RssFile); the page cache keeps them.
     pub release_cold_segments: bool,
+    /// `accessMessageInMemoryMaxRatio` (40): a read at most this percentage of physical memory
+    /// behind the write head counts as served from memory (page-cache hints only; Bolide does
+    /// not change its pull batching on it).
+    pub access_message_in_memory_max_ratio: u32,
+    /// Bolide: physical memory size for that estimate; `None`: RAM or the cgroup limit if lower.
+    pub total_physical_memory_size: Option<u64>,
+    /// Bolide: how often CommitLog residency (mincore) is sampled; 0 = only on request.
+    pub page_cache_sample_interval_ms: u64,
 }
 
 impl StoreConfig {
@@ -82,6 +90,9 @@ impl StoreConfig {
             consume_queue_open_files_max: 1024,
             catch_up_read_ahead: true,
             release_cold_segments: true,
+            access_message_in_memory_max_ratio: 40,
+            total_physical_memory_size: None,
+            page_cache_sample_interval_ms: 10_000,
         }
     }
 
@@ -124,6 +135,12 @@ impl StoreConfig {
             return Err(InvalidArgument(format!(
                 "disk ratios must satisfy diskMaxUsedSpaceRatio ({}) <= clean-forcibly ({}) <= disk-full ({}) <= 100",
                 self.disk_max_used_space_ratio, self.disk_clean_forcibly_ratio, self.disk_full_ratio
+            )));
+        }
+        if self.access_message_in_memory_max_ratio > 100 {
+            return Err(InvalidArgument(format!(
+                "accessMessageInMemoryMaxRatio must be 0..100, got {}",
+                self.access_message_in_memory_max_ratio
             )));
         }
         if self.delete_when.iter().any(|&hour| hour > 23) {

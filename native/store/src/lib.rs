@@ -17,6 +17,7 @@ pub mod index_file;
 pub mod java_hash;
 pub mod mapped_file;
 pub mod padded;
+pub mod page_cache;
 pub mod read;
 pub mod record;
 pub mod stats;

@@ -160,6 +160,7 @@ impl MessageStore {
             }
         }
         self.read_ahead_if_catching_up(&result.messages);
+        self.record_read_sources(&result.messages);
         result.next_begin_offset = offset + scanned;
         result.status = if !result.messages.is_empty() {
             GetMessageStatus::Found
@@ -169,6 +170,22 @@ impl MessageStore {
             GetMessageStatus::NoMatchedMessage
         };
         Ok(result)
+    }
+
+    /// Class each message as RocketMQ would (in memory when close enough to the write head):
+    /// one subtraction per message, so every pull is counted.
+    fn record_read_sources(&self, messages: &[MessageSlice]) {
+        if messages.is_empty() {
+            return;
+        }
+        let head = self.commit_log.write_position();
+        let (mut memory, mut disk) = ((0u64, 0u64), (0u64, 0u64));
+        for message in messages {
+            let class = if self.memory_classifier.in_memory(head, message.physical_offset) { &mut memory } else { &mut disk };
+            class.0 += 1;
+            class.1 += message.len as u64;
+        }
+        self.stats.record_reads(memory, disk);
     }
 
     /// A reader in an older segment than the write head is catching up: its next pages are

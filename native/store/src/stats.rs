@@ -27,6 +27,12 @@ pub struct StoreStats {
     /// Count of fsyncs per latency bucket (see FSYNC_BUCKETS_MICROS; the last is the overflow).
     pub fsync_buckets: [AtomicU64; FSYNC_BUCKETS_MICROS.len() + 1],
     pub fsync_micros_total: AtomicU64,
+    /// Messages and bytes returned by getMessages, classed by RocketMQ's in-memory estimate
+    /// (see `page_cache::MemoryClassifier`).
+    pub read_messages_in_memory: AtomicU64,
+    pub read_bytes_in_memory: AtomicU64,
+    pub read_messages_on_disk: AtomicU64,
+    pub read_bytes_on_disk: AtomicU64,
 }
 
 /// A point-in-time copy of the counters.
@@ -43,6 +49,10 @@ pub struct StatsSnapshot {
     /// Per-bucket (not cumulative) fsync counts, FSYNC_BUCKETS_MICROS plus the overflow bucket.
     pub fsync_buckets: [u64; FSYNC_BUCKETS_MICROS.len() + 1],
     pub fsync_micros_total: u64,
+    pub read_messages_in_memory: u64,
+    pub read_bytes_in_memory: u64,
+    pub read_messages_on_disk: u64,
+    pub read_bytes_on_disk: u64,
 }
 
 impl StoreStats {
@@ -53,6 +63,19 @@ impl StoreStats {
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         self.fsync_buckets[bucket].fetch_add(1, Ordering::Relaxed);
         self.fsync_micros_total.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Records one getMessages result: `(messages, bytes)` judged in memory and on disk.
+    pub fn record_reads(&self, in_memory: (u64, u64), on_disk: (u64, u64)) {
+        let add = |counter: &AtomicU64, value: u64| {
+            if value > 0 {
+                counter.fetch_add(value, Ordering::Relaxed);
+            }
+        };
+        add(&self.read_messages_in_memory, in_memory.0);
+        add(&self.read_bytes_in_memory, in_memory.1);
+        add(&self.read_messages_on_disk, on_disk.0);
+        add(&self.read_bytes_on_disk, on_disk.1);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -68,6 +91,10 @@ impl StoreStats {
             segments_deleted: get(&self.segments_deleted),
             fsync_buckets: std::array::from_fn(|i| get(&self.fsync_buckets[i])),
             fsync_micros_total: get(&self.fsync_micros_total),
+            read_messages_in_memory: get(&self.read_messages_in_memory),
+            read_bytes_in_memory: get(&self.read_bytes_in_memory),
+            read_messages_on_disk: get(&self.read_messages_on_disk),
+            read_bytes_on_disk: get(&self.read_bytes_on_disk),
         }
     }
 }

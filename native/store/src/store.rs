@@ -26,6 +26,7 @@ use crate::dispatch::{DispatchContext, DispatchListener, Dispatcher};
 use crate::error::{Result, StoreError};
 use crate::flush::{FlushListener, FlushService};
 use crate::index_file::{IndexConfig, IndexService};
+use crate::page_cache::{MemoryClassifier, ResidencySample, ResidencySampler};
 use crate::record::MessageInput;
 use crate::stats::{StatsSnapshot, StoreStats};
 
@@ -56,6 +57,8 @@ pub struct MessageStore {
     checkpointer: Option<Checkpointer>,
     pub(crate) clean: CleanService,
     pub(crate) stats: Arc<StoreStats>,
+    pub(crate) memory_classifier: MemoryClassifier,
+    residency: ResidencySampler,
     recovery: RecoveryReport,
     closed: AtomicBool,
 }
@@ -112,6 +115,12 @@ impl MessageStore {
         let clean = CleanService::start(config.clone(), context.clone(), probe);
         let flush = FlushService::start(commit_log.clone(), &config);
         let dispatcher = Dispatcher::start(context, recovery.end_offset);
+        let memory_classifier = MemoryClassifier::new(
+            config.total_physical_memory_size.unwrap_or_else(crate::page_cache::total_physical_memory),
+            config.access_message_in_memory_max_ratio,
+        );
+        let residency =
+            ResidencySampler::start(commit_log.clone(), Duration::from_millis(config.page_cache_sample_interval_ms));
         let mut store = MessageStore {
             config,
             control,
@@ -123,6 +132,8 @@ impl MessageStore {
             checkpointer: None,
             clean,
             stats,
+            memory_classifier,
+            residency,
             recovery,
             closed: AtomicBool::new(false),
         };
@@ -140,6 +151,22 @@ impl MessageStore {
 
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// Bytes behind the write head that reads are still counted "in memory" within.
+    pub fn in_memory_window(&self) -> u64 {
+        self.memory_classifier.window()
+    }
+
+    /// The latest CommitLog residency sample (None until the sampler's first pass).
+    pub fn page_cache_residency(&self) -> Option<ResidencySample> {
+        self.residency.latest()
+    }
+
+    /// Sample CommitLog residency now, on this thread (costs a mincore walk of every segment).
+    pub fn sample_page_cache_now(&self) -> Result<ResidencySample> {
+        self.check_open()?;
+        self.residency.sample_now()
     }
 
     pub fn set_store_host(&self, host: SocketAddr) {
@@ -252,6 +279,7 @@ impl MessageStore {
         if let Some(mut checkpointer) = self.checkpointer.take() {
             checkpointer.stop();
         }
+        self.residency.stop();
         self.clean.stop();
         self.flush.stop();
         self.dispatcher.stop();
@@ -269,6 +297,7 @@ impl MessageStore {
         if let Some(mut checkpointer) = self.checkpointer.take() {
             checkpointer.stop();
         }
+        self.residency.stop();
         self.clean.stop();
         self.flush.stop();
         let end = self.commit_log.write_position();
