@@ -321,6 +321,8 @@ async function startOnce(version: string, lib: string, options: ApacheRocketMQOp
       // A loaded CI machine: Apache drops requests that waited over 200 ms in its send queue
       // (SYSTEM_BUSY), which a oneway sender never learns about. Let them wait instead.
       waitTimeMillsInSendQueue: 3000,
+      // RECALL_MESSAGE is off by default in Apache 5.3 (on in Bolide): the suites test it on both.
+      recallMessageEnable: true,
       ...options.brokerConfig,
     }),
   );

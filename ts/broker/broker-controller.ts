@@ -37,6 +37,7 @@ import { createSendService, sendProcessor, type SendService } from './send-proce
 import { consumerSendMsgBackProcessor } from './schedule/retry-dlq.js';
 import { ScheduleMessageService } from './schedule/schedule-message-service.js';
 import { TimerMessageService } from './schedule/timer-message-service.js';
+import { recallMessageProcessor } from './schedule/recall-processor.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 import { TransactionCheckService } from './transaction/transaction-check-service.js';
@@ -167,7 +168,12 @@ export class BrokerController {
       this.#transactions = new TransactionalMessageService(context);
       this.#transactions.ensureTopics();
       this.#transactionCheck = new TransactionCheckService(this.#transactions);
-      await this.#listen(this.#handlers(context, pull, send));
+      // Created before listening (RECALL_MESSAGE needs it), started once the broker is up.
+      this.#timer = new TimerMessageService({
+        store: this.#store, configDir: join(this.options.storePathRootDir, 'config'),
+        messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
+      });
+      await this.#listen(this.#handlers(context, pull, send, this.#timer));
       this.#store.setStoreHost(this.options.brokerIP1, this.#port);
       this.#startedAt = Date.now();
       this.#startTimers();
@@ -177,10 +183,6 @@ export class BrokerController {
         messageDelayLevel: this.options.messageDelayLevel, messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
       });
       // As in RocketMQ, only a master delivers due messages (a slave's CommitLog is the master's copy).
-      this.#timer = new TimerMessageService({
-        store: this.#store, configDir: join(this.options.storePathRootDir, 'config'),
-        messageIndexEnable: this.options.messageIndexEnable, logger: this.#logger,
-      });
       if (this.options.brokerRole !== 'SLAVE') {
         this.#schedule.start();
         this.#timer.start();
@@ -238,7 +240,8 @@ export class BrokerController {
     return { context: this.#processorContext, send: this.#sendService, startedAt: this.#startedAt };
   }
 
-  #handlers(context: BrokerContext, pull: PullMessageProcessor, sendService: SendService): Array<[number, RequestHandler]> {
+  #handlers(context: BrokerContext, pull: PullMessageProcessor, sendService: SendService,
+    timers: TimerMessageService): Array<[number, RequestHandler]> {
     const send = sendProcessor(sendService);
     const pullHandler = pull.handler();
     return [
@@ -256,6 +259,7 @@ export class BrokerController {
       ...adminGroupProcessors(context),
       ...(this.#transactions === undefined ? [] : endTransactionProcessor(this.#transactions)),
       [RequestCode.CONSUMER_SEND_MSG_BACK, consumerSendMsgBackProcessor(context)],
+      ...recallMessageProcessor(context, timers),
     ];
   }
 

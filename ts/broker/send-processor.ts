@@ -18,6 +18,8 @@ import { StoreError, type AppendMessage, type AppendResult } from '../store/inde
 import { reply, type BrokerContext } from './broker-context.js';
 import { SendDeduplicator, type StoredSend } from './send-dedup.js';
 import { routeSentMessage } from './schedule/retry-dlq.js';
+import { TIMER_OUT_MS, TIMER_TOPIC } from './schedule/timer-message.js';
+import { encodeRecallHandle } from '../protocol/recall-handle.js';
 import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
 } from './topic-config-manager.js';
@@ -169,8 +171,26 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
   return { messages, uniqKeys, wait: decodeProperties(header.properties)[MessageProperty.WAIT] !== 'false' };
 }
 
+/**
+ * The recallHandle of a single message stored as a timer message (RocketMQ 5.3 attaches one to
+ * such sends; not to batches, nor to retry topics): RECALL_MESSAGE cancels it with this.
+ */
+function recallHandleOf(context: BrokerContext, request: RemotingCommand, stored: AppendMessage): string | undefined {
+  if (stored.topic !== TIMER_TOPIC || request.code === RequestCode.SEND_BATCH_MESSAGE) return undefined;
+  const properties = decodeProperties(stored.properties.toString('utf8'));
+  const realTopic = properties[MessageProperty.REAL_TOPIC];
+  const uniqKey = properties[MessageProperty.UNIQ_KEY];
+  const due = Number(properties[TIMER_OUT_MS]);
+  if (realTopic === undefined || uniqKey === undefined || !Number.isSafeInteger(due) || realTopic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+    return undefined;
+  }
+  // One past the due time, as RocketMQ does: the recall marker then fires in the message's tick
+  // or the next, never before it.
+  return encodeRecallHandle({ topic: realTopic, brokerName: context.options.brokerName, deliverTimeMs: due + 1, messageId: uniqKey });
+}
+
 function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<StoredSend, 'msgId' | 'queueOffset'>>,
-  queueId: number, uniqKeys: string[], code: number = ResponseCode.SUCCESS): RemotingCommand {
+  queueId: number, uniqKeys: string[], code: number = ResponseCode.SUCCESS, recallHandle?: string): RemotingCommand {
   const first = results[0] as StoredSend;
   // SendMessageResponseHeader's fields, formatted here rather than through the header schema:
   // this runs once per stored message and the generic encoder was a tenth of a send's cost.
@@ -182,6 +202,7 @@ function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<S
     TRACE_ON: 'true',
   };
   if (uniqKeys.length > 0) extFields['transactionId'] = uniqKeys.length === 1 ? uniqKeys[0] as string : uniqKeys.join(',');
+  if (recallHandle !== undefined) extFields['recallHandle'] = recallHandle;
   return makeResponse(request, code, { extFields });
 }
 
@@ -261,8 +282,9 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
     for (let i = 0; i < results.length; i++) dedup.remember(header.topic, built.uniqKeys[i] as string, results[i] as AppendResult, now);
   }
   const last = results[results.length - 1] as AppendResult;
+  const recallHandle = recallHandleOf(context, request, built.messages[0] as AppendMessage);
   return flushedResponse(context, request, last.endOffset, wait,
-    (code) => successResponse(request, results, target.queueId, built.uniqKeys, code));
+    (code) => successResponse(request, results, target.queueId, built.uniqKeys, code, recallHandle));
 }
 
 /**

@@ -75,6 +75,8 @@ export interface BrokerConfig {
   gatewayMaxBodyBytes: number;
   gatewayWsMaxBufferedBytes: number;
   timerMaxDelaySec: number;
+  /** RECALL_MESSAGE (370) accepted (RocketMQ 5.3's key; Apache defaults it to false). */
+  recallMessageEnable: boolean;
 }
 
 export const DEFAULT_STORE_ROOT = join(homedir(), 'store');
@@ -139,7 +141,7 @@ export const brokerConfigSchema: ConfigSchema = {
   sendDedupWindowSeconds: { type: 'int', default: 300, min: 1, max: 86_400, description: 'Bolide: how long a stored UNIQ_KEY de-duplicates retried sends, seconds' },
   sendDedupMaxKeys: {
     type: 'int', default: 300_000, min: 1,
-    description: 'Bolide: UNIQ_KEYs held in memory (~150 bytes each); beyond it the oldest leave the window early',
+    description: 'Bolide: UNIQ_KEYs held in memory (32 bytes each); beyond it the oldest leave the window early',
   },
   gatewayEnable: { type: 'bool', default: true, description: 'Bolide: serve the HTTP gateway (produce, admin reads, /metrics) in the broker process' },
   gatewayHost: { type: 'string', default: '127.0.0.1', description: 'Bolide: address the gateway listens on' },
@@ -153,6 +155,10 @@ export const brokerConfigSchema: ConfigSchema = {
     description: 'Bolide: unsent bytes a WebSocket may hold before it is closed; deliveries pause at 1/16 of it',
   },
   timerMaxDelaySec: { type: 'long', default: 3 * 24 * 3600, min: 1, description: 'latest TIMER_DELIVER_MS / TIMER_DELAY_* accepted, seconds from now' },
+  recallMessageEnable: {
+    type: 'bool', default: true,
+    description: 'accept RECALL_MESSAGE (cancel a timer message by its recallHandle); Apache RocketMQ 5.3 defaults this to false, Bolide to true',
+  },
 };
 
 /** RocketMQ broker keys Bolide accepts and ignores (with a warning). */

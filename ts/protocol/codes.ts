@@ -65,6 +65,8 @@ export const RequestCode = {
   ADD_WRITE_PERM_OF_BROKER: 327,
   GET_TOPIC_CONFIG: 351,
   LITE_PULL_MESSAGE: 361,
+  /** RocketMQ 5.3: cancel a timer message before it fires, by the send's recallHandle. */
+  RECALL_MESSAGE: 370,
   QUERY_ASSIGNMENT: 400,
 } as const;
 

@@ -59,6 +59,21 @@ export const SendMessageResponseHeader = defineHeader('SendMessageResponseHeader
 });
 export type SendMessageResponseHeader = HeaderOf<typeof SendMessageResponseHeader>;
 
+/** RECALL_MESSAGE (370): cancel a timer message by the recallHandle its send returned. */
+export const RecallMessageRequestHeader = defineHeader('RecallMessageRequestHeader', {
+  producerGroup: optional('string'),
+  topic: required('string'),
+  recallHandle: required('string'),
+  bname: optional('string'),
+});
+export type RecallMessageRequestHeader = HeaderOf<typeof RecallMessageRequestHeader>;
+
+/** RECALL_MESSAGE's answer: the recalled message's client id (UNIQ_KEY). */
+export const RecallMessageResponseHeader = defineHeader('RecallMessageResponseHeader', {
+  msgId: required('string'),
+});
+export type RecallMessageResponseHeader = HeaderOf<typeof RecallMessageResponseHeader>;
+
 /** PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361). */
 export const PullMessageRequestHeader = defineHeader('PullMessageRequestHeader', {
   consumerGroup: required('string'),

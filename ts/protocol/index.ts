@@ -40,6 +40,8 @@ export {
 } from './properties.js';
 export type { MessageProperties } from './properties.js';
 export { encodeBatch, decodeBatch } from './batch.js';
+export { encodeRecallHandle, decodeRecallHandle, RecallHandleError } from './recall-handle.js';
+export type { RecallHandle } from './recall-handle.js';
 export type { BatchMessage } from './batch.js';
 export {
   MESSAGE_MAGIC_V1, MESSAGE_MAGIC_V2, MessageSysFlag, decodeStoredMessage, decodeStoredMessages, encodeStoredMessage,

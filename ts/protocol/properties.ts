@@ -35,6 +35,8 @@ export const MessageProperty = {
   TIMER_DELIVER_MS: 'TIMER_DELIVER_MS',
   TIMER_DELAY_SEC: 'TIMER_DELAY_SEC',
   TIMER_DELAY_MS: 'TIMER_DELAY_MS',
+  /** On a recall marker in the timer topic: the UNIQ_KEY of the timer message it cancels. */
+  TIMER_DEL_UNIQKEY: 'TIMER_DEL_UNIQKEY',
   DLQ_ORIGIN_TOPIC: 'DLQ_ORIGIN_TOPIC',
   DLQ_ORIGIN_MESSAGE_ID: 'DLQ_ORIGIN_MESSAGE_ID',
   SHARDING_KEY: '__SHARDINGKEY',

@@ -74,6 +74,8 @@ export interface SendResult {
   queueOffset: number;
   transactionId?: string;
   regionId?: string;
+  /** For a timer message (`deliverTimeMs`): pass to `Producer.recallMessage` to cancel it before it fires. */
+  recallHandle?: string;
 }
 
 /** Canonical string of a queue, used as a map key. */

@@ -7,8 +7,8 @@
 
 import { deflateSync } from 'node:zlib';
 import {
-  MessageProperty, MessageSysFlag, RequestCode, ResponseCode, createUniqIdGenerator, encodeBatch, encodeProperties,
-  encodeSendMessageHeader, makeRequest, type RemotingCommand, type TopicRouteData,
+  MessageProperty, MessageSysFlag, RecallMessageRequestHeader, RequestCode, ResponseCode, createUniqIdGenerator, decodeRecallHandle,
+  encodeBatch, encodeHeader, encodeProperties, encodeSendMessageHeader, makeRequest, type RemotingCommand, type TopicRouteData,
 } from '../protocol/index.js';
 import { ClientCore, type ClientOptions } from './client-core.js';
 import {
@@ -192,6 +192,32 @@ export class Producer {
         : selector(queues, message, arg);
       const address = await this.#brokerAddress(queue.brokerName, outgoing.topic);
       await this.#core.invokeOneway(address, this.#request(outgoing, queue));
+    });
+  }
+
+  /**
+   * Cancels a timer message (sent with `deliverTimeMs`) before it fires, with the
+   * `recallHandle` of its SendResult (RocketMQ 5.3's RECALL_MESSAGE; Bolide and Apache 5.3+).
+   * Resolves with the message's client id. Recalling a message that already fired is not an
+   * error (the broker cannot tell); a handle for a time already past is.
+   * @throws MQClientError for a malformed handle, NoRouteError, MQBrokerError (e.g. 604 ILLEGAL_OPERATION), TimeoutError
+   */
+  recallMessage(topic: string, recallHandle: string): Promise<string> {
+    return this.#track(async () => {
+      let handle;
+      try {
+        handle = decodeRecallHandle(recallHandle);
+      } catch (error) {
+        throw new MQClientError(error instanceof Error ? error.message : String(error));
+      }
+      if (topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%')) throw new MQClientError('retry and DLQ topics have no timer messages to recall');
+      const address = await this.#brokerAddress(handle.brokerName, topic);
+      const request = makeRequest(RequestCode.RECALL_MESSAGE, {
+        extFields: encodeHeader(RecallMessageRequestHeader, { producerGroup: this.groupName, topic, recallHandle, bname: handle.brokerName }),
+      });
+      const response = await this.#core.invoke(address, request, this.#sendTimeoutMs);
+      if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, address);
+      return response.extFields['msgId'] ?? handle.messageId;
     });
   }
 
@@ -459,6 +485,7 @@ export class Producer {
     };
     if (fields['transactionId'] !== undefined) result.transactionId = fields['transactionId'];
     if (fields['MSG_REGION'] !== undefined) result.regionId = fields['MSG_REGION'];
+    if (fields['recallHandle'] !== undefined && fields['recallHandle'] !== '') result.recallHandle = fields['recallHandle'];
     return result;
   }
 }

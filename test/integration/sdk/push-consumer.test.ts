@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import {
-  Admin, ConsumeStatus, Producer, PushConsumer, hashSelector, type MessageExt, type PushConsumerOptions,
+  Admin, ConsumeStatus, MQBrokerError, MQClientError, Producer, PushConsumer, hashSelector, type MessageExt, type PushConsumerOptions,
 } from '../../../ts/sdk/index.js';
+import { encodeRecallHandle } from '../../../ts/protocol/index.js';
 import {
   brokerSkipReason, timersSupported, createTopic, startBrokerUnderTest, testLogger, uniqueName, waitUntil, type BrokerUnderTest,
 } from './broker-under-test.js';
@@ -288,8 +289,7 @@ btest('delayed messages: delay level 1 arrives no earlier than asked, after a pl
   t.true(arrived.get('now')! <= arrived.get('level1')!);
 });
 
-// RocketMQ 5's arbitrary delivery time (TIMER_DELIVER_MS). Bolide has no timer wheel yet
-// (issue 5): against Bolide this test is registered as skipped, visibly, not passed.
+// RocketMQ 5's arbitrary delivery time (TIMER_DELIVER_MS), on both servers.
 (timersSupported() ? btest : test.serial.skip)('a deliver time (RocketMQ 5 timer) arrives no earlier than asked', async (t) => {
   const topic = uniqueName('timer');
   const group = uniqueName('tmg');
@@ -303,6 +303,38 @@ btest('delayed messages: delay level 1 arrives no earlier than asked, after a pl
   await producer.send({ topic, body: 'timer', deliverTimeMs: sentAt + 1500 });
   t.true(await waitUntil(() => arrived.size === 1, 20_000), [...arrived.keys()].join(','));
   t.true(arrived.get('timer')! - sentAt >= 1200, `timer after ${arrived.get('timer')! - sentAt} ms`);
+});
+
+// RocketMQ 5.3's RECALL_MESSAGE, on both servers: the handle comes with the send's result.
+(timersSupported() ? btest : test.serial.skip)('a recalled timer message is never delivered, the one sent beside it is', async (t) => {
+  const topic = uniqueName('recall');
+  const group = uniqueName('rcg');
+  await createTopic(broker!.namesrvAddr, topic, 2);
+  const arrived = new Map<string, number>();
+  const c = consumer({ groupName: group });
+  c.subscribe(topic, '*');
+  c.onMessage((messages) => { for (const m of messages) arrived.set(m.body.toString(), Date.now()); });
+  await c.start();
+  const due = Date.now() + 3000;
+  const recalled = await producer.send({ topic, body: 'recalled', deliverTimeMs: due });
+  const kept = await producer.send({ topic, body: 'kept', deliverTimeMs: due });
+  t.truthy(recalled.recallHandle, 'a timer send returns a recallHandle');
+  t.truthy(kept.recallHandle);
+  t.is(await producer.recallMessage(topic, recalled.recallHandle!), recalled.msgId);
+  // Refusals: a malformed handle (client side), another topic's handle, a time already past.
+  await t.throwsAsync(producer.recallMessage(topic, 'not a handle'), { instanceOf: MQClientError });
+  const otherTopic = uniqueName('other');
+  await createTopic(broker!.namesrvAddr, otherTopic, 1);
+  const mismatch = await t.throwsAsync(producer.recallMessage(otherTopic, kept.recallHandle!), { instanceOf: MQBrokerError });
+  t.is((mismatch as MQBrokerError).responseCode, 604, 'ILLEGAL_OPERATION: topic not match');
+  const past = encodeRecallHandle({ topic, brokerName: kept.messageQueue.brokerName, deliverTimeMs: Date.now() - 1000, messageId: kept.msgId });
+  const pastError = await t.throwsAsync(producer.recallMessage(topic, past), { instanceOf: MQBrokerError });
+  t.is((pastError as MQBrokerError).responseCode, 604, 'ILLEGAL_OPERATION');
+  t.true(await waitUntil(() => arrived.has('kept'), 20_000), 'the message not recalled arrives');
+  t.true(arrived.get('kept')! >= due - 1000, `kept arrived ${due - arrived.get('kept')!} ms before its time`);
+  // Both were due in the same second: give the recalled one ample time to show up, if it would.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  t.false(arrived.has('recalled'), 'the recalled message was delivered');
 });
 
 btest('CONSUME_FROM_TIMESTAMP (strict) starts at the first message stored after the timestamp', async (t) => {

@@ -6,6 +6,15 @@
 // into the wheel; every tick (10 ms) fires the due ones, which are read back by CommitLog offset
 // and put to their REAL_TOPIC / REAL_QID without TIMER_* properties (UNIQ_KEY kept).
 //
+// Recall (RECALL_MESSAGE, RocketMQ 5.3): a recall is a marker record in the same timer queue,
+// carrying TIMER_DEL_UNIQKEY = the UNIQ_KEY to cancel and a due time just after the message's.
+// Reading a marker registers the cancellation; the message, when its tick comes, is skipped; the
+// marker's own tick (never earlier: same or later tick, and it was queued after the message)
+// removes the entry, so cancellations held in memory are bounded by the markers pending. The
+// recall processor also registers the cancellation at once (`recall`), so a message due within
+// the next tick cannot slip out before its marker is read. Markers are records below the
+// low-water mark like any other: after a restart the rebuild reads them again.
+//
 // Crash story: `config/timerOffset.json` holds the low-water mark: every timer-queue record below
 // it has been delivered (and flushed). Records deliver out of order, so the mark stops at the
 // oldest pending one; on start the wheel is rebuilt by reading from the mark. Records delivered
@@ -62,6 +71,9 @@ export class TimerMessageService {
   #persistTimer: NodeJS.Timeout | undefined;
   #retryAt = 0;
   #running = false;
+  /** UNIQ_KEY -> due time of the recall marker cancelling it. */
+  readonly #cancelled = new Map<string, number>();
+  #recalled = 0;
 
   constructor(options: TimerMessageServiceOptions) {
     this.#store = options.store;
@@ -73,6 +85,19 @@ export class TimerMessageService {
   /** Timers read into the wheel and not yet delivered. */
   get pending(): number {
     return this.#wheel.size;
+  }
+
+  /** Timer messages skipped because they were recalled, and cancellations still held. */
+  recallStats(): { recalled: number; pendingCancellations: number } {
+    return { recalled: this.#recalled, pendingCancellations: this.#cancelled.size };
+  }
+
+  /**
+   * Cancels the timer message with `uniqKey` if it has not fired yet (the durable part is the
+   * marker record the caller stores; this closes the gap until the marker is read).
+   */
+  recall(uniqKey: string, markerDueMs: number): void {
+    this.#cancelled.set(uniqKey, Math.max(markerDueMs, this.#cancelled.get(uniqKey) ?? 0));
   }
 
   start(): void {
@@ -131,6 +156,8 @@ export class TimerMessageService {
       for (let i = 0; i < buffers.length; i++) {
         const { message } = decodeStoredMessage(buffers[i] as Buffer);
         const due = Number(message.properties[TIMER_OUT_MS]);
+        const recalled = message.properties[MessageProperty.TIMER_DEL_UNIQKEY];
+        if (recalled !== undefined && Number.isFinite(due)) this.recall(recalled, due);
         this.#wheel.add({ dueMs: Number.isFinite(due) ? due : 0, physicalOffset: message.commitLogOffset,
           queueOffset: slices[i * 4 + 3] as number });
       }
@@ -159,6 +186,18 @@ export class TimerMessageService {
     const held = readStoredMessage(this.#store, timer.physicalOffset);
     if (held === undefined) {
       this.#logger.warn('timer message unreadable (removed by retention?), skipped', { physicalOffset: timer.physicalOffset });
+      return;
+    }
+    const recalled = held.properties[MessageProperty.TIMER_DEL_UNIQKEY];
+    if (recalled !== undefined) {
+      // A recall marker: never delivered. Its message's tick has passed (or it was never here).
+      if ((this.#cancelled.get(recalled) ?? Infinity) <= timer.dueMs) this.#cancelled.delete(recalled);
+      return;
+    }
+    const uniqKey = held.properties[MessageProperty.UNIQ_KEY];
+    if (uniqKey !== undefined && this.#cancelled.has(uniqKey)) {
+      this.#recalled++;
+      this.#logger.debug('recalled timer message not delivered', { uniqKey });
       return;
     }
     const properties = { ...held.properties };
