@@ -26,6 +26,10 @@ export interface BrokerContext {
   readonly logger: Logger;
   /** brokerIP1:port actually bound: the STOREHOST and the address registered with name servers. */
   brokerAddr(): string;
+  /** Timer messages stored and not yet delivered (the timer service's wheel plus its unread backlog). */
+  timerBacklog(): number;
+  /** A timer message was appended at `queueOffset` of the timer queue (counted before it is dispatched). */
+  timerStored(queueOffset: number): void;
 }
 
 /** A response with a code and a remark (the common error reply). */

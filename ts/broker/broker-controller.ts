@@ -226,6 +226,8 @@ export class BrokerController {
     return {
       options: this.options, store, topics: this.topics, groups: this.groups, offsets: this.offsets,
       clients: this.clients, locks: this.#locks, stats: this.stats, logger: this.#logger, brokerAddr: () => this.brokerAddr,
+      timerBacklog: () => this.#timer?.backlog ?? 0,
+      timerStored: (queueOffset) => this.#timer?.noteStored(queueOffset),
     };
   }
 

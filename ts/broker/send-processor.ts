@@ -18,7 +18,7 @@ import { StoreError, type AppendMessage, type AppendResult } from '../store/inde
 import { reply, type BrokerContext } from './broker-context.js';
 import { SendDeduplicator, type StoredSend } from './send-dedup.js';
 import { routeSentMessage } from './schedule/retry-dlq.js';
-import { TIMER_OUT_MS, TIMER_TOPIC } from './schedule/timer-message.js';
+import { TIMER_OUT_MS, TIMER_TOPIC, TimerFlowControlError } from './schedule/timer-message.js';
 import { encodeRecallHandle } from '../protocol/recall-handle.js';
 import {
   NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, topicNameProblem,
@@ -257,6 +257,7 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   try {
     built = buildMessages(context, request, header, target, splitAddress(connectionAddress), inProcess?.properties);
   } catch (error) {
+    if (error instanceof TimerFlowControlError) return reply(request, ResponseCode.SYSTEM_ERROR, error.message);
     return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);
   }
   if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
@@ -273,6 +274,9 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
     return storeErrorResponse(request, error, context);
   }
   context.stats.onPut(results.length);
+  for (let i = 0; i < results.length; i++) {
+    if ((built.messages[i] as AppendMessage).topic === TIMER_TOPIC) context.timerStored((results[i] as AppendResult).queueOffset);
+  }
   let bytes = 0;
   for (const result of results) bytes += result.size;
   context.stats.traffic.onTopicPut(header.topic, results.length, bytes);

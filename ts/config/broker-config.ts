@@ -75,6 +75,8 @@ export interface BrokerConfig {
   gatewayMaxBodyBytes: number;
   gatewayWsMaxBufferedBytes: number;
   timerMaxDelaySec: number;
+  /** Bolide: timer messages pending at most; beyond, timer sends are refused (flow control). */
+  timerMaxPendingMessages: number;
   /** RECALL_MESSAGE (370) accepted (RocketMQ 5.3's key; Apache defaults it to false). */
   recallMessageEnable: boolean;
 }
@@ -155,6 +157,10 @@ export const brokerConfigSchema: ConfigSchema = {
     description: 'Bolide: unsent bytes a WebSocket may hold before it is closed; deliveries pause at 1/16 of it',
   },
   timerMaxDelaySec: { type: 'long', default: 3 * 24 * 3600, min: 1, description: 'latest TIMER_DELIVER_MS / TIMER_DELAY_* accepted, seconds from now' },
+  timerMaxPendingMessages: {
+    type: 'long', default: 5_000_000, min: 1,
+    description: 'Bolide: timer messages pending at most (~28 bytes of broker memory each); timer sends beyond it are refused with SYSTEM_ERROR (flow control, as RocketMQ answers it) until deliveries catch up',
+  },
   recallMessageEnable: {
     type: 'bool', default: true,
     description: 'accept RECALL_MESSAGE (cancel a timer message by its recallHandle); Apache RocketMQ 5.3 defaults this to false, Bolide to true',

@@ -25,24 +25,67 @@ async function eventually(client: RemotingClient, brokerAddr: string, topic: str
 
 test('the timing wheel fires every timer at or after its due time, including ones beyond one revolution', (t) => {
   const start = 1_000_000;
-  const wheel = new TimingWheel<{ dueMs: number; id: number }>(start, 10, 16); // 160 ms per revolution
-  const dues = [5, 10, 159, 160, 161, 300, 1000, 1001, 5000, 0, -50].map((d, id) => ({ dueMs: start + d, id }));
+  const wheel = new TimingWheel(start, 10, 16); // 160 ms per revolution
+  const dues = [5, 10, 159, 160, 161, 300, 1000, 1001, 5000, 0, -50].map((d, id) => ({ dueMs: start + d, physicalOffset: id, queueOffset: id }));
   for (const entry of dues) wheel.add(entry);
   t.is(wheel.size, dues.length);
   const fired = new Map<number, number>();
   for (let now = start; now <= start + 6000; now += 7) {
     for (const entry of wheel.advance(now)) {
-      t.false(fired.has(entry.id), `timer ${entry.id} fired twice`);
-      t.true(entry.dueMs <= now, `timer ${entry.id} due ${entry.dueMs} fired early at ${now}`);
-      fired.set(entry.id, now);
+      const id = entry.physicalOffset;
+      t.false(fired.has(id), `timer ${id} fired twice`);
+      t.true(entry.dueMs <= now, `timer ${id} due ${entry.dueMs} fired early at ${now}`);
+      t.is(entry.dueMs, dues[id]!.dueMs, 'the entry fired is the one added');
+      fired.set(id, now);
     }
   }
   t.is(fired.size, dues.length);
   t.is(wheel.size, 0);
   // A long stall (advance called once, much later) fires everything that came due in between.
-  const later = new TimingWheel<{ dueMs: number }>(start, 10, 16);
-  for (let i = 0; i < 100; i++) later.add({ dueMs: start + i * 37 });
+  const later = new TimingWheel(start, 10, 16);
+  for (let i = 0; i < 100; i++) later.add({ dueMs: start + i * 37, physicalOffset: i, queueOffset: i });
   t.is(later.advance(start + 100 * 37).length, 100);
+});
+
+test('the timing wheel reuses freed nodes, keeps timers of one tick in the order added, and loses none across growth', (t) => {
+  const start = 5_000_000;
+  const wheel = new TimingWheel(start, 10, 64); // 640 ms per revolution
+  let seed = 12345;
+  const random = (): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const expected = new Map<number, number>();
+  let id = 0;
+  let now = start;
+  const firedOrder: number[] = [];
+  for (let round = 0; round < 200; round++) {
+    for (let i = 0; i < 50; i++) {
+      const dueMs = now + Math.floor(random() * 5000) - 100;
+      expected.set(id, dueMs);
+      wheel.add({ dueMs, physicalOffset: id, queueOffset: id });
+      id++;
+    }
+    now += 23;
+    for (const entry of wheel.advance(now)) {
+      t.true(entry.dueMs <= now, 'never early');
+      t.is(expected.get(entry.physicalOffset), entry.dueMs);
+      expected.delete(entry.physicalOffset);
+      firedOrder.push(entry.physicalOffset);
+    }
+  }
+  const poolAfterLoad = wheel.poolBytes;
+  for (const entry of wheel.advance(now + 10_000)) expected.delete(entry.physicalOffset);
+  t.is(expected.size, 0, 'every timer fired once');
+  t.is(wheel.size, 0);
+  // Same-tick timers keep their insertion order.
+  const sameTick = new TimingWheel(start, 10, 64);
+  for (let i = 0; i < 10; i++) sameTick.add({ dueMs: start + 1234, physicalOffset: i, queueOffset: i });
+  t.deepEqual(sameTick.advance(start + 2000).map((e) => e.physicalOffset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // A second wave of the same size reuses the freed nodes: the pool does not grow.
+  for (let i = 0; i < 5000; i++) wheel.add({ dueMs: now + 20_000 + i, physicalOffset: i, queueOffset: i });
+  t.is(wheel.poolBytes, poolAfterLoad);
+  t.true(firedOrder.length > 0);
 });
 
 test('TIMER_DELIVER_MS, TIMER_DELAY_SEC and TIMER_DELAY_MS messages are delivered never early with UNIQ_KEY kept', async (t) => {
@@ -100,4 +143,16 @@ test('pending timers survive a restart and deliveries after the last checkpoint 
   await new Promise((resolve) => setTimeout(resolve, 500));
   const all = await pullAll(client, second.brokerAddr, topic);
   t.deepEqual(all.map((m) => m.body.toString()).sort(), ['later0', 'later1', 'later2', 'soon0', 'soon1', 'soon2']);
+});
+
+test('beyond timerMaxPendingMessages timer sends are refused with SYSTEM_ERROR (flow control); other sends are not', async (t) => {
+  const { client, brokerAddr } = await startCluster(t, { timerMaxPendingMessages: 3 });
+  const topic = 'TimerFlowControl';
+  const timer = (i: number) => sendRequest({ topic, body: `t${i}`, properties: { TIMER_DELAY_SEC: '60', UNIQ_KEY: `TFC${i}` } });
+  for (let i = 0; i < 3; i++) t.is((await client.invoke(brokerAddr, timer(i))).code, ResponseCode.SUCCESS);
+  const refused = await client.invoke(brokerAddr, timer(3));
+  t.is(refused.code, ResponseCode.SYSTEM_ERROR);
+  t.regex(refused.remark ?? '', /flow control: 3 timer messages pending, timerMaxPendingMessages is 3/);
+  t.is((await client.invoke(brokerAddr, sendRequest({ topic, body: 'plain' }))).code, ResponseCode.SUCCESS);
+  t.is((await client.invoke(brokerAddr, sendRequest({ topic, body: 'level', properties: { DELAY: '1' } }))).code, ResponseCode.SUCCESS);
 });

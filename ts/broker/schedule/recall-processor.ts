@@ -81,7 +81,9 @@ async function recall(context: BrokerContext, timers: TimerMessageService, reque
   if (marker.topic !== TIMER_TOPIC) return reply(request, ResponseCode.ILLEGAL_OPERATION, 'recall failed, timestamp invalid');
   let endOffset: number;
   try {
-    endOffset = context.store.append(marker).endOffset;
+    const stored = context.store.append(marker);
+    context.timerStored(stored.queueOffset);
+    endOffset = stored.endOffset;
   } catch (error) {
     if (error instanceof StoreError && error.code === 'DISK_FULL') {
       return reply(request, ResponseCode.SERVICE_NOT_AVAILABLE, `recall failed, the broker's disk is full (${error.message})`);

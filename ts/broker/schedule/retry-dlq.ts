@@ -27,7 +27,7 @@ import { DLQ_GROUP_TOPIC_PREFIX, newTopicConfig, RETRY_GROUP_TOPIC_PREFIX } from
 import type { TopicConfig } from '../../protocol/namesrv-bodies.js';
 import { delayLevelsOf, scheduleIfDelayed } from './delay-levels.js';
 import { copyOf, readStoredMessage } from './stored-copy.js';
-import { timerIfRequested } from './timer-message.js';
+import { TimerFlowControlError, timerIfRequested } from './timer-message.js';
 
 /** RocketMQ's DLQ_NUMS_PER_GROUP. */
 const DLQ_QUEUES = 1;
@@ -50,7 +50,8 @@ function randomQueue(count: number): number {
  * The send-path hook: where a sent message is stored. A %RETRY% message past its group's
  * maximum goes to the DLQ; a message with DELAY goes to SCHEDULE_TOPIC_XXXX, one with a future
  * TIMER_* time to rmq_sys_wheel_timer.
- * @throws TimerMessageError (answered MESSAGE_ILLEGAL) for a delivery time beyond timerMaxDelaySec
+ * @throws TimerMessageError (answered MESSAGE_ILLEGAL) for a delivery time beyond timerMaxDelaySec,
+ *   TimerFlowControlError (answered SYSTEM_ERROR, as RocketMQ does) when timerMaxPendingMessages are pending
  */
 export function routeSentMessage(context: BrokerContext, header: SendMessageRequestHeader,
   message: AppendMessage): AppendMessage {
@@ -71,7 +72,13 @@ export function routeSentMessage(context: BrokerContext, header: SendMessageRequ
     }
   }
   const scheduled = scheduleIfDelayed(routed, delayLevelsOf(context.options.messageDelayLevel));
-  return scheduled !== routed ? scheduled : timerIfRequested(routed, context.options.timerMaxDelaySec * 1000);
+  if (scheduled !== routed) return scheduled;
+  const timer = timerIfRequested(routed, context.options.timerMaxDelaySec * 1000);
+  if (timer !== routed && context.timerBacklog() >= context.options.timerMaxPendingMessages) {
+    throw new TimerFlowControlError(`timer message is under flow control: ${context.timerBacklog()} timer messages pending, `
+      + `timerMaxPendingMessages is ${context.options.timerMaxPendingMessages}`);
+  }
+  return timer;
 }
 
 /** A dead letter is never delayed and says where it came from (the topic first consumed, the client msgId). */

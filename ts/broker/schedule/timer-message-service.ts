@@ -30,18 +30,14 @@ import type { MessageStore } from '../../store/index.js';
 import { readJsonFile, writeJsonFileAtomic } from '../json-file.js';
 import { copyOf, deliveredBefore, readStoredMessage } from './stored-copy.js';
 import { TIMER_OUT_MS, TIMER_TOPIC } from './timer-message.js';
-import { TimingWheel } from './timing-wheel.js';
+import { TimingWheel, type TimerEntry } from './timing-wheel.js';
 
 const TICK_MS = 10;
 const READ_BATCH = 256;
 const PERSIST_INTERVAL_MS = 1000;
 const FAILURE_BACKOFF_MS = 1000;
 
-interface PendingTimer {
-  dueMs: number;
-  physicalOffset: number;
-  queueOffset: number;
-}
+type PendingTimer = TimerEntry;
 
 export interface TimerMessageServiceOptions {
   store: MessageStore;
@@ -55,7 +51,7 @@ export class TimerMessageService {
   readonly #logger: Logger;
   readonly #path: string;
   readonly #indexEnabled: boolean;
-  #wheel = new TimingWheel<PendingTimer>(Date.now(), TICK_MS);
+  #wheel = new TimingWheel(Date.now(), TICK_MS);
   /** Next timer-queue offset to read into the wheel. */
   #readOffset = 0;
   /** Every record below this has been delivered. */
@@ -71,6 +67,8 @@ export class TimerMessageService {
   #persistTimer: NodeJS.Timeout | undefined;
   #retryAt = 0;
   #running = false;
+  /** End of the timer queue as the send path last appended to it (ahead of dispatch). */
+  #storedEnd = 0;
   /** UNIQ_KEY -> due time of the recall marker cancelling it. */
   readonly #cancelled = new Map<string, number>();
   #recalled = 0;
@@ -85,6 +83,29 @@ export class TimerMessageService {
   /** Timers read into the wheel and not yet delivered. */
   get pending(): number {
     return this.#wheel.size;
+  }
+
+  /**
+   * Timer messages stored and not yet delivered: in the wheel, plus stored but not read into it
+   * yet. What timerMaxPendingMessages bounds (the wheel's memory is ~28 bytes per timer).
+   */
+  get backlog(): number {
+    if (!this.#running) return 0;
+    const stored = Math.max(this.#storedEnd, this.#store.maxOffset(TIMER_TOPIC, 0));
+    return this.#wheel.size + Math.max(0, stored - this.#readOffset);
+  }
+
+  /**
+   * The send path appended a timer message at `queueOffset`: counted in the backlog at once,
+   * before the dispatcher makes it readable (so flow control holds for back-to-back sends).
+   */
+  noteStored(queueOffset: number): void {
+    this.#storedEnd = Math.max(this.#storedEnd, queueOffset + 1);
+  }
+
+  /** Bytes the wheel's pool holds. */
+  get wheelBytes(): number {
+    return this.#wheel.poolBytes;
   }
 
   /** Timer messages skipped because they were recalled, and cancellations still held. */
@@ -108,7 +129,7 @@ export class TimerMessageService {
     this.#durableLowWater = this.#lowWater;
     this.#store.waitDispatched();
     this.#recheckBelow = this.#store.maxOffset(TIMER_TOPIC, 0);
-    this.#wheel = new TimingWheel<PendingTimer>(Date.now(), TICK_MS);
+    this.#wheel = new TimingWheel(Date.now(), TICK_MS);
     this.#running = true;
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
     this.#tick.unref();

@@ -14,6 +14,11 @@ export const TIMER_OUT_MS = 'TIMER_OUT_MS';
 
 const TIMER_MARK = Buffer.from('TIMER_', 'utf8');
 
+/** Too many timer messages pending (timerMaxPendingMessages): refused until deliveries catch up. */
+export class TimerFlowControlError extends Error {
+  readonly code = 'TIMER_FLOW_CONTROL';
+}
+
 /** A timer property that cannot be honoured (beyond the maximum, not a number). */
 export class TimerMessageError extends Error {
   readonly code = 'TIMER_MESSAGE_ILLEGAL';
