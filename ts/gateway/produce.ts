@@ -49,6 +49,8 @@ export interface ProduceResult {
   queueId: number;
   queueOffset: number;
   messages: ProducedMessage[];
+  /** A single timer message's handle for RECALL_MESSAGE (remoting clients can recall with it). */
+  recallHandle?: string;
 }
 
 const nextUniqId = createUniqIdGenerator();
@@ -232,7 +234,9 @@ function produceResult(target: ProduceTarget, topic: string, messages: readonly 
     });
   }
   const offsetMsgIds = (response.extFields['msgId'] ?? '').split(',');
+  const recallHandle = response.extFields['recallHandle'];
   return {
+    ...(recallHandle === undefined ? {} : { recallHandle }),
     status: response.code === ResponseCode.SUCCESS ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
     topic,
     brokerName: target.brokerName,
@@ -256,7 +260,9 @@ export function produceResultJson(result: ProduceResult): string {
     messages += `${i === 0 ? '' : ','}{"msgId":"${m.msgId}","offsetMsgId":"${m.offsetMsgId}"}`;
   }
   if (brokerNameJson.name !== result.brokerName) brokerNameJson = { name: result.brokerName, json: JSON.stringify(result.brokerName) };
-  return `{"status":"${result.status}","topic":"${result.topic}","brokerName":${brokerNameJson.json},`
+  // A recall handle is URL-safe Base64: nothing to escape either.
+  return `{${result.recallHandle === undefined ? '' : `"recallHandle":"${result.recallHandle}",`}"status":"${result.status}",`
+    + `"topic":"${result.topic}","brokerName":${brokerNameJson.json},`
     + `"queueId":${result.queueId},"queueOffset":${result.queueOffset},"messages":[${messages}]}`;
 }
 

@@ -5,7 +5,9 @@ import test, { type ExecutionContext } from 'ava';
 import { loadUws } from '../../../ts/gateway/uws.js';
 import { attachGateway } from '../../../ts/gateway/broker-server.js';
 import type { Gateway } from '../../../ts/gateway/gateway.js';
-import { RequestCode, ResponseCode, UpdateConsumerOffsetRequestHeader, encodeHeader, makeRequest } from '../../../ts/protocol/index.js';
+import {
+  RecallMessageRequestHeader, RequestCode, ResponseCode, UpdateConsumerOffsetRequestHeader, decodeRecallHandle, encodeHeader, makeRequest,
+} from '../../../ts/protocol/index.js';
 import { pullRequest, sendRequest, startCluster, type TestCluster } from '../../support/broker.js';
 import type { BrokerOptions } from '../../../ts/broker/index.js';
 
@@ -55,6 +57,20 @@ test('POST a message with headers: stored with tags, keys and properties; readab
   t.is(byUniq['offsetMsgId'], message?.offsetMsgId);
   const byKey = await (await fetch(`${base}/api/messages?topic=HttpTopic&key=customer-7`)).json() as { messages: unknown[] };
   t.is(byKey.messages.length, 1);
+});
+
+test('a POST with a delivery time answers with a recallHandle that RECALL_MESSAGE accepts', async (t) => {
+  const { base, client, brokerAddr } = await gatewayCluster(t);
+  const produced = await (await post(base, 'HttpTimer', 'later', { 'x-bolide-delay-ms': '60000' })).json() as Produced & { recallHandle?: string };
+  const plain = await (await post(base, 'HttpTimer', 'now', {})).json() as Produced & { recallHandle?: string };
+  t.is(plain.recallHandle, undefined);
+  const handle = decodeRecallHandle(produced.recallHandle ?? '');
+  t.like(handle, { topic: 'HttpTimer', messageId: produced.messages[0]?.msgId });
+  const recall = await client.invoke(brokerAddr, makeRequest(RequestCode.RECALL_MESSAGE, {
+    extFields: encodeHeader(RecallMessageRequestHeader, { topic: 'HttpTimer', recallHandle: produced.recallHandle! }),
+  }));
+  t.is(recall.code, ResponseCode.SUCCESS, recall.remark);
+  t.is(recall.extFields['msgId'], produced.messages[0]?.msgId);
 });
 
 test('a retried POST with the same x-bolide-msg-id returns the first result and is stored once', async (t) => {
