@@ -98,8 +98,21 @@ for (const version of COMPAT_CLIENT_VERSIONS) {
   });
 }
 
+// RECALL_MESSAGE needs client 5.3+ (the 4.9 line has no recall).
+jtest('Bolide, client 5.3.3: recalled timer messages are never delivered, the others arrive never early', async (t) => {
+  t.timeout(3 * 60_000);
+  checkRecall(t, await scenario(t, bolide?.namesrvAddr, '5.3.3', 'timer-recall', { count: 4, queues: 2, extraArgs: ['--timer-delay-ms', '2500'] }));
+});
+
+function checkRecall(t: ExecutionContext, details: Record<string, any>): void {
+  t.is((details['recalled'] as string[]).length, 2);
+  const kept = details['kept'] as Array<{ lateMs: number | null }>;
+  t.is(kept.length, 2);
+  for (const d of kept) t.true(d.lateMs !== null && d.lateMs >= 0, JSON.stringify(d));
+}
+
 // The same scenarios against Apache RocketMQ 5.3.3 with the same delay table (client 5.3.3 only: one JVM broker is slow enough).
-jtest('Apache 5.3.3, client 5.3.3: delay levels, retry → DLQ and TIMER_DELIVER_MS scenarios hold (self-check)', async (t) => {
+jtest('Apache 5.3.3, client 5.3.3: delay levels, retry → DLQ, TIMER_DELIVER_MS and recall scenarios hold (self-check)', async (t) => {
   t.timeout(10 * 60_000);
   apache = await startApacheRocketMQ({ brokerConfig: { messageDelayLevel: DELAY_LEVELS } });
   const delays = await scenario(t, apache.namesrvAddr, '5.3.3', 'delay-levels', {
@@ -116,4 +129,5 @@ jtest('Apache 5.3.3, client 5.3.3: delay levels, retry → DLQ and TIMER_DELIVER
     count: 3, queues: 2, extraArgs: ['--timer-delay-ms', '1500'],
   });
   for (const d of timers['deliveries'] as Array<{ lateMs: number | null }>) t.true(d.lateMs !== null && d.lateMs >= 0, JSON.stringify(d));
+  checkRecall(t, await scenario(t, apache.namesrvAddr, '5.3.3', 'timer-recall', { count: 4, queues: 2, extraArgs: ['--timer-delay-ms', '2500'] }));
 });

@@ -25,7 +25,7 @@ export type FeatureScenarioName =
   | 'transaction-commit' | 'transaction-rollback' | 'transaction-check-commit' | 'transaction-crash' | 'transaction-checker'
   | 'filter-table'
   | 'produce-compressed'
-  | 'delay-levels' | 'retry-to-dlq' | 'timer-delivery';
+  | 'delay-levels' | 'retry-to-dlq' | 'timer-delivery' | 'timer-recall';
 
 export type ScenarioName =
   | FeatureScenarioName

@@ -29,15 +29,18 @@ import org.apache.rocketmq.common.message.MessageExt;
  *     %DLQ%group with reconsumeTimes max+1, its msgId, RETRY_TOPIC and ORIGIN_MESSAGE_ID.
  *   timer-delivery: messages with TIMER_DELIVER_MS (RocketMQ 5's arbitrary delivery time; set as a property so the
  *     4.9 client can send it too) arrive no earlier than that time.
+ *   timer-recall: timer messages sent in pairs; one of each pair is recalled with DefaultMQProducer.recallMessage and
+ *     the recallHandle of its SendResult (client 5.3+, called reflectively so the driver still builds for 4.9).
+ *     The kept ones arrive, never early; the recalled ones never arrive, even well after their time.
  */
 final class DelayRetryScenarios {
-    static final List<String> NAMES = List.of("delay-levels", "retry-to-dlq", "timer-delivery");
+    static final List<String> NAMES = List.of("delay-levels", "retry-to-dlq", "timer-delivery", "timer-recall");
 
     static void register(List<String> names, Map<String, String> options) {
         names.addAll(NAMES);
         options.put("level-delays-ms", "delay-levels: the broker's delays of levels 1 and 3 in ms (1000,10000)");
         options.put("max-reconsume", "retry-to-dlq: the consumer's maxReconsumeTimes (2)");
-        options.put("timer-delay-ms", "timer-delivery: delivery time = send time + this (2000)");
+        options.put("timer-delay-ms", "timer-delivery, timer-recall: delivery time = send time + this (2000)");
     }
 
     private final Scenarios s;
@@ -56,6 +59,9 @@ final class DelayRetryScenarios {
                 return true;
             case "timer-delivery":
                 new DelayRetryScenarios(s).timerDelivery();
+                return true;
+            case "timer-recall":
+                new DelayRetryScenarios(s).timerRecall();
                 return true;
             default:
                 return false;
@@ -276,5 +282,82 @@ final class DelayRetryScenarios {
             }
         }
         s.details.put("deliveries", report);
+    }
+
+    private void timerRecall() throws Exception {
+        long delay = s.longOpt("timer-delay-ms", 2000);
+        java.lang.reflect.Method recallHandleOf;
+        java.lang.reflect.Method recall;
+        try {
+            recallHandleOf = SendResult.class.getMethod("getRecallHandle");
+            recall = DefaultMQProducer.class.getMethod("recallMessage", String.class, String.class);
+        } catch (NoSuchMethodException e) {
+            s.problems.add("this client has no recallMessage (RocketMQ 5.3+ only)");
+            return;
+        }
+        DefaultMQProducer p = s.producer();
+        s.ensureTopic(p);
+        Map<String, Long> arrived = new ConcurrentHashMap<>();
+        consumer(s.group, s.topic, -1, (list, ctx) -> {
+            long now = System.currentTimeMillis();
+            for (MessageExt m : list) {
+                arrived.putIfAbsent(m.getMsgId(), now);
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        Map<String, Long> kept = new LinkedHashMap<>();
+        List<String> recalled = new ArrayList<>();
+        long latest = 0;
+        for (int i = 0; i < Math.max(2, s.count); i++) {
+            Message m = new Message(s.topic, "recall", (s.run + "-recall-" + i).getBytes(StandardCharsets.UTF_8));
+            long at = System.currentTimeMillis() + delay;
+            latest = Math.max(latest, at);
+            MessageAccessor.putProperty(m, "TIMER_DELIVER_MS", Long.toString(at));
+            SendResult r = p.send(m);
+            if (r.getSendStatus() != SendStatus.SEND_OK) {
+                s.problems.add("send " + i + ": " + r.getSendStatus());
+            }
+            String handle = (String) recallHandleOf.invoke(r);
+            if (handle == null || handle.isEmpty()) {
+                s.problems.add("send " + i + " of a timer message returned no recallHandle");
+                continue;
+            }
+            if (i % 2 == 0) {
+                String id = (String) recall.invoke(p, s.topic, handle);
+                if (!r.getMsgId().equals(id)) {
+                    s.problems.add("recallMessage answered " + id + " for " + r.getMsgId());
+                }
+                recalled.add(r.getMsgId());
+            } else {
+                kept.put(r.getMsgId(), at);
+            }
+        }
+        while (beforeDeadline() && !arrived.keySet().containsAll(kept.keySet())) {
+            sleepABit();
+        }
+        // Give the recalled ones time to show up, if they would.
+        while (beforeDeadline() && System.currentTimeMillis() < latest + 2000) {
+            sleepABit();
+        }
+        List<Map<String, Object>> report = new ArrayList<>();
+        for (Map.Entry<String, Long> e : kept.entrySet()) {
+            Long got = arrived.get(e.getKey());
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("msgId", e.getKey());
+            r.put("lateMs", got == null ? null : got - e.getValue());
+            report.add(r);
+            if (got == null) {
+                s.problems.add("kept timer message " + e.getKey() + " never arrived");
+            } else if (got < e.getValue()) {
+                s.problems.add("kept timer message " + e.getKey() + " arrived " + (e.getValue() - got) + " ms early");
+            }
+        }
+        for (String id : recalled) {
+            if (arrived.containsKey(id)) {
+                s.problems.add("recalled timer message " + id + " was delivered");
+            }
+        }
+        s.details.put("kept", report);
+        s.details.put("recalled", recalled);
     }
 }
