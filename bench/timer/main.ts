@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     const afterPlain = rssAnonMiB(pid);
 
     // Due times start after the timer sends should be over (judged from the plain send rate).
-    const windowStart = Date.now() + Math.ceil((count / plainRate) * 2.5) + 10_000;
+    const windowStart = Date.now() + Math.ceil((count / plainRate) * 2500) + 10_000; // ms
     const timerTopic = 'TimerBench';
     const timerRate = await sendAll(client, brokerAddr, timerTopic, count,
       () => ({ TIMER_DELIVER_MS: String(windowStart + Math.floor(Math.random() * windowMs)) }));
