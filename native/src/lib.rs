@@ -8,7 +8,7 @@
 mod convert;
 mod segments;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bolide_store::read::GetMessageRequest;
@@ -27,7 +27,10 @@ use crate::segments::{SegmentExports, Transfer};
 /// An open message store (one per broker). Closing it is a clean shutdown.
 #[napi]
 pub struct NativeStore {
-    store: Option<Arc<MessageStore>>,
+    // Behind a lock so `close` can take `&self`: napi-rs tracks borrows of this object, and an
+    // async transfer still running holds a shared one, which a `&mut self` close would collide
+    // with ("cannot be borrowed mutably while another borrow is active").
+    store: RwLock<Option<Arc<MessageStore>>>,
     exports: Arc<SegmentExports>,
 }
 
@@ -38,11 +41,12 @@ impl NativeStore {
     pub fn new(options: StoreOptions) -> Result<Self, ErrorCode> {
         let config = to_config(&options)?;
         let store = MessageStore::open(config).map_err(store_error)?;
-        Ok(NativeStore { store: Some(Arc::new(store)), exports: Arc::new(SegmentExports::default()) })
+        Ok(NativeStore { store: RwLock::new(Some(Arc::new(store))), exports: Arc::new(SegmentExports::default()) })
     }
 
-    fn store(&self) -> Result<&Arc<MessageStore>, ErrorCode> {
-        self.store.as_ref().ok_or_else(|| binding_error("CLOSED", "the store is closed"))
+    fn store(&self) -> Result<Arc<MessageStore>, ErrorCode> {
+        let store = self.store.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        store.as_ref().cloned().ok_or_else(|| binding_error("CLOSED", "the store is closed"))
     }
 
     /// The address written as STOREHOST into every record (brokerIP1 and the bound port).
@@ -195,7 +199,7 @@ impl NativeStore {
     #[napi]
     pub fn segment_buffer<'env>(&self, env: &'env Env, segment_start: i64) -> Result<BufferSlice<'env>, ErrorCode> {
         let store = self.store()?;
-        self.exports.export(env, store, segment_start)
+        self.exports.export(env, &store, segment_start)
     }
 
     /// sendfile the given slices to the socket `fd` off the JS thread; resolves with the
@@ -349,8 +353,9 @@ impl NativeStore {
 
     /// Clean shutdown. Buffers handed out earlier stay valid (they hold their segments).
     #[napi]
-    pub fn close(&mut self) -> Result<(), ErrorCode> {
-        let Some(store) = self.store.take() else { return Ok(()) };
+    pub fn close(&self) -> Result<(), ErrorCode> {
+        let taken = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let Some(store) = taken else { return Ok(()) };
         store.set_flush_listener(None);
         store.set_dispatch_listener(None);
         match Arc::try_unwrap(store) {

@@ -162,6 +162,29 @@ test('sendfile transfers records to a socket and counts the bytes', async (t) =>
   serverSide.destroy();
 });
 
+test('closing the store while a transfer to a stalled socket is in flight succeeds; the transfer then ends', async (t) => {
+  const store = open(tempDir(t));
+  for (let i = 0; i < 400; i++) store.append({ topic: 'Stalled', queueId: 0, body: Buffer.alloc(16 * 1024, i), properties: Buffer.alloc(0) });
+  t.true(store.waitDispatched(5000));
+  const pull = store.getMessages('Stalled', 0, 0, 400, 64 << 20);
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+  client.pause(); // reads nothing: ~6 MiB cannot fit in the socket buffers, the transfer waits
+  const [serverSide] = await accepted;
+  const fd = (serverSide as unknown as { _handle: { fd: number } })._handle.fd;
+  const transfer = store.transfer(fd, pull, 2000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.notThrows(() => store.close());
+  const outcome = await transfer.then(() => 'sent', (error: unknown) => (error as StoreError).code);
+  t.is(outcome, 'TRANSFER_TIMEOUT');
+  client.destroy();
+  serverSide.destroy();
+});
+
 test('page-cache hints through the binding: the in-memory window, the read split, residency on request, bad ratios refused', (t) => {
   // 10 KiB of "memory" at 50 %: reads within 5,120 bytes of the write head count as in memory.
   const store = open(tempDir(t), { totalPhysicalMemorySize: 10 * 1024, accessMessageInMemoryMaxRatio: 50, pageCacheSampleInterval: 0 });
