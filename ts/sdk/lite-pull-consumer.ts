@@ -239,6 +239,7 @@ export class LitePullConsumer {
 
   /**
    * Commits the positions of everything polled so far, or the given offsets, to the broker.
+   * Rejects (with the first failure, after trying every queue) when a commit was not stored.
    */
   async commit(offsets?: ReadonlyArray<{ queue: MessageQueue; offset: number }>): Promise<void> {
     if (offsets === undefined) {
@@ -246,11 +247,11 @@ export class LitePullConsumer {
         const position = this.#positions.get(queueKey(pq.queue));
         if (position !== undefined) this.#offsets.update(pq.queue, position, false);
       }
-      await this.#offsets.persistAll([...this.#queues.values()].map((pq) => pq.queue));
+      await this.#offsets.persistAll([...this.#queues.values()].map((pq) => pq.queue), { throwOnFailure: true });
       return;
     }
     for (const { queue, offset } of offsets) this.#offsets.update(queue, offset, false);
-    await this.#offsets.persistAll(offsets.map(({ queue }) => queue));
+    await this.#offsets.persistAll(offsets.map(({ queue }) => queue), { throwOnFailure: true });
   }
 
   async #persist(): Promise<void> {

@@ -17,8 +17,12 @@ export interface OffsetStore {
   readMemory(queue: MessageQueue): number;
   /** The stored offset (broker or file), or −1 when none. Also caches it in memory. */
   readStore(queue: MessageQueue): Promise<number>;
-  /** Writes the in-memory offsets of `queues` back to the store. */
-  persistAll(queues: readonly MessageQueue[]): Promise<void>;
+  /**
+   * Writes the in-memory offsets of `queues` back to the store. A background persist logs a
+   * failed write and goes on; with `throwOnFailure` (an explicit commit) the first failure is
+   * thrown once every queue was tried.
+   */
+  persistAll(queues: readonly MessageQueue[], options?: { throwOnFailure?: boolean }): Promise<void>;
   /** Forgets a queue (no longer assigned). */
   remove(queue: MessageQueue): void;
 }
@@ -67,7 +71,8 @@ export class RemoteOffsetStore implements OffsetStore {
     return offset;
   }
 
-  async persistAll(queues: readonly MessageQueue[]): Promise<void> {
+  async persistAll(queues: readonly MessageQueue[], options: { throwOnFailure?: boolean } = {}): Promise<void> {
+    const failures: unknown[] = [];
     await Promise.all(queues.map(async (queue) => {
       const key = queueKey(queue);
       const offset = this.#memory.read(queue);
@@ -76,9 +81,11 @@ export class RemoteOffsetStore implements OffsetStore {
         await updateConsumerOffset(this.core, this.group, queue, offset);
         this.#memory.persisted.set(key, offset);
       } catch (error) {
+        failures.push(error);
         this.core.logger.warn('offset commit failed', { queue: key, offset, error: String(error) });
       }
     }));
+    if (options.throwOnFailure === true && failures.length > 0) throw failures[0];
   }
 
   remove(queue: MessageQueue): void {
@@ -126,6 +133,7 @@ export class LocalFileOffsetStore implements OffsetStore {
   }
 
   async persistAll(queues: readonly MessageQueue[]): Promise<void> {
+    // A failed file write always throws: there is nothing to retry against.
     for (const queue of queues) {
       const offset = this.#memory.read(queue);
       if (offset >= 0) this.#stored.set(queueKey(queue), { queue, offset });
