@@ -88,6 +88,61 @@ test('the timing wheel reuses freed nodes, keeps timers of one tick in the order
   t.true(firedOrder.length > 0);
 });
 
+test('the timing wheel fires a burst over bounded calls: in order, never early, none lost, across a cascade', (t) => {
+  const start = 2_000_000;
+  const wheel = new TimingWheel(start, 10, 8); // 80 ms per revolution
+  // 25 timers in one tick, 25 in the next, 25 two revolutions later (coarse bucket), 5 overdue.
+  const dues = [
+    ...Array.from({ length: 25 }, () => start + 30),
+    ...Array.from({ length: 25 }, () => start + 40),
+    ...Array.from({ length: 25 }, () => start + 175),
+    ...Array.from({ length: 5 }, () => start - 500),
+  ];
+  dues.forEach((dueMs, id) => wheel.add({ dueMs, physicalOffset: id, queueOffset: id }));
+  const order: number[] = [];
+  const batches: number[] = [];
+  // Far past every due time, but at most 7 per call.
+  for (let calls = 0; calls < 100 && wheel.size > 0; calls++) {
+    const now = start + 200 + calls;
+    const fired = wheel.advance(now, 7);
+    batches.push(fired.length);
+    for (const entry of fired) {
+      t.true(entry.dueMs <= now, `timer ${entry.physicalOffset} fired early`);
+      t.is(entry.dueMs, dues[entry.physicalOffset]);
+      order.push(entry.physicalOffset);
+    }
+  }
+  t.true(batches.every((n) => n <= 7), `batches ${batches.join(',')}`);
+  t.is(wheel.size, 0);
+  // Ticks in due order; within a tick, the order added (the overdue ones went into the first tick).
+  const expected = [...Array.from({ length: 5 }, (_, i) => 75 + i), ...Array.from({ length: 75 }, (_, i) => i)];
+  t.deepEqual(order, expected);
+  // Nothing due: a bounded call returns nothing and fires nothing early.
+  wheel.add({ dueMs: start + 10_000, physicalOffset: 1, queueOffset: 1 });
+  t.deepEqual(wheel.advance(start + 9_999, 7), []);
+  t.is(wheel.advance(start + 10_000, 7).length, 1);
+});
+
+test('the timing wheel pool grows by chunks without losing timers and reuses freed nodes before growing again', (t) => {
+  const start = 9_000_000;
+  const wheel = new TimingWheel(start, 10, 4096);
+  const count = 150_000; // three chunks of 65,536
+  for (let i = 0; i < count; i++) wheel.add({ dueMs: start + (i % 3000), physicalOffset: i * 3, queueOffset: i });
+  const grown = wheel.poolBytes;
+  t.is(grown, 3 * 65_536 * 28);
+  const seen = new Uint8Array(count);
+  for (const entry of wheel.advance(start + 3000)) {
+    t.is(entry.physicalOffset, entry.queueOffset * 3, 'fields of one timer stay together across chunks');
+    t.is(entry.dueMs, start + (entry.queueOffset % 3000));
+    seen[entry.queueOffset]! += 1;
+  }
+  t.true(seen.every((n) => n === 1), 'every timer fired exactly once');
+  // The same number again fits in the freed nodes.
+  for (let i = 0; i < count; i++) wheel.add({ dueMs: start + 5000 + (i % 100), physicalOffset: i, queueOffset: i });
+  t.is(wheel.poolBytes, grown);
+  t.is(wheel.advance(start + 6000).length, count);
+});
+
 test('TIMER_DELIVER_MS, TIMER_DELAY_SEC and TIMER_DELAY_MS messages are delivered never early with UNIQ_KEY kept', async (t) => {
   const { client, brokerAddr, broker } = await startCluster(t);
   const topic = 'TimerTopic';

@@ -13,7 +13,8 @@
 // removes the entry, so cancellations held in memory are bounded by the markers pending. The
 // recall processor also registers the cancellation at once (`recall`), so a message due within
 // the next tick cannot slip out before its marker is read. Markers are records below the
-// low-water mark like any other: after a restart the rebuild reads them again.
+// low-water mark like any other: after a restart the rebuild reads them again, and nothing fires
+// until the rebuild has read to the end of the queue (so every marker is known first).
 //
 // Crash story: `config/timerOffset.json` holds the low-water mark: every timer-queue record below
 // it has been delivered (and flushed). Records deliver out of order, so the mark stops at the
@@ -34,6 +35,11 @@ import { TimingWheel, type TimerEntry } from './timing-wheel.js';
 
 const TICK_MS = 10;
 const READ_BATCH = 256;
+// Per tick, so a restart with a million timers due (or pending) keeps the event loop turning:
+// the wheel is rebuilt, and a backlog delivered, over many ticks instead of one long stall.
+// Both are far above what sends can add in a tick (a million records a second).
+const READ_PER_TICK = 64 * READ_BATCH;
+const FIRE_PER_TICK = 8192;
 const PERSIST_INTERVAL_MS = 1000;
 const FAILURE_BACKOFF_MS = 1000;
 
@@ -72,6 +78,8 @@ export class TimerMessageService {
   /** UNIQ_KEY -> due time of the recall marker cancelling it. */
   readonly #cancelled = new Map<string, number>();
   #recalled = 0;
+  /** Timers taken from the wheel whose delivery failed: first to go on the next tick. */
+  #unfired: PendingTimer[] = [];
 
   constructor(options: TimerMessageServiceOptions) {
     this.#store = options.store;
@@ -82,7 +90,7 @@ export class TimerMessageService {
 
   /** Timers read into the wheel and not yet delivered. */
   get pending(): number {
-    return this.#wheel.size;
+    return this.#wheel.size + this.#unfired.length;
   }
 
   /**
@@ -92,7 +100,7 @@ export class TimerMessageService {
   get backlog(): number {
     if (!this.#running) return 0;
     const stored = Math.max(this.#storedEnd, this.#store.maxOffset(TIMER_TOPIC, 0));
-    return this.#wheel.size + Math.max(0, stored - this.#readOffset);
+    return this.pending + Math.max(0, stored - this.#readOffset);
   }
 
   /**
@@ -130,6 +138,7 @@ export class TimerMessageService {
     this.#store.waitDispatched();
     this.#recheckBelow = this.#store.maxOffset(TIMER_TOPIC, 0);
     this.#wheel = new TimingWheel(Date.now(), TICK_MS);
+    this.#unfired = [];
     this.#running = true;
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
     this.#tick.unref();
@@ -155,23 +164,24 @@ export class TimerMessageService {
   #onTick(): void {
     if (!this.#running || Date.now() < this.#retryAt) return;
     try {
-      this.#readNew();
-      this.#fireDue();
+      // A timer fires only once every record stored before it is read: a recall marker (always
+      // stored after its message) is then registered before the message's tick is processed.
+      if (this.#readNew()) this.#fireDue();
     } catch (error) {
       this.#logger.error('timer delivery failed', { error: errorMessage(error) });
       this.#retryAt = Date.now() + FAILURE_BACKOFF_MS;
     }
   }
 
-  /** Reads new timer-queue records into the wheel. */
-  #readNew(): void {
-    for (;;) {
+  /** Reads new timer-queue records into the wheel, up to READ_PER_TICK; true once it reached the end. */
+  #readNew(): boolean {
+    for (let read = 0; read < READ_PER_TICK;) {
       const result = this.#store.getMessages(TIMER_TOPIC, 0, this.#readOffset, READ_BATCH, 8 * 1024 * 1024);
       if (result.status === 'OFFSET_TOO_SMALL') {
         this.#readOffset = result.nextBeginOffset;
         continue;
       }
-      if (result.status !== 'FOUND') return;
+      if (result.status !== 'FOUND') return true;
       const slices = result.slices;
       const buffers = this.#store.messageBuffers(result);
       for (let i = 0; i < buffers.length; i++) {
@@ -183,19 +193,24 @@ export class TimerMessageService {
           queueOffset: slices[i * 4 + 3] as number });
       }
       this.#readOffset = result.nextBeginOffset;
-      if (buffers.length < READ_BATCH) return;
+      read += buffers.length;
+      if (buffers.length < READ_BATCH) return true;
     }
+    return false;
   }
 
   #fireDue(): void {
-    const due = this.#wheel.advance(Date.now());
+    const due = this.#unfired.length > 0 ? this.#unfired : this.#wheel.advance(Date.now(), FIRE_PER_TICK);
+    this.#unfired = [];
     for (let i = 0; i < due.length; i++) {
       const timer = due[i] as PendingTimer;
       try {
         this.#deliver(timer);
       } catch (error) {
-        // Put the rest back: they fire on the next tick after the back-off.
-        for (let j = i; j < due.length; j++) this.#wheel.add(due[j] as PendingTimer);
+        // Kept aside, in order, for the next tick after the back-off, not put back in the wheel:
+        // there they would queue behind later timers of the current tick, and a recall marker
+        // could then fire (and forget its cancellation) before the message it recalls.
+        this.#unfired = due.slice(i);
         throw error;
       }
       this.#markDelivered(timer.queueOffset);

@@ -5,11 +5,14 @@
 // the timers of the bucket being cascaded, each exactly once): its cost does not grow with the
 // number of timers pending.
 //
-// Memory: a timer is three doubles and a link in pooled typed arrays (28 bytes), slots and
-// buckets are singly linked lists through the pool (FIFO: timers due in the same tick fire in
-// the order they were added), freed nodes are reused. A million pending timers take ~28 MiB
-// (plus the pool's growth slack) and nothing for the garbage collector to trace; the previous
-// object-per-timer arrays measured ~290 MiB of RssAnon for under half a million.
+// Memory: a timer is three doubles and a link (28 bytes) in a pool of fixed-size typed-array
+// chunks (struct of arrays); slots and buckets are singly linked lists through the pool (FIFO:
+// timers due in the same tick fire in the order they were added), freed nodes go to a free list
+// and are reused first. Chunks are added, never reallocated: growing copies nothing, holds no
+// old-and-new pair at once, and leaves at most one partly used chunk (1.75 MiB) of slack. A
+// million pending timers take ~28 MiB and nothing for the garbage collector to trace; the
+// previous object-per-timer arrays measured ~290 MiB of RssAnon for under half a million.
+// The pool keeps its high-water size (bounded by timerMaxPendingMessages upstream).
 
 export interface TimerEntry {
   /** Epoch ms at which the timer fires. */
@@ -20,7 +23,11 @@ export interface TimerEntry {
 }
 
 const NONE = -1;
-const INITIAL_CAPACITY = 1024;
+/** 2^16 nodes a chunk: 1.75 MiB, the most a half-used chunk can waste. */
+const CHUNK_BITS = 16;
+const CHUNK_NODES = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_NODES - 1;
+const NODE_BYTES = 3 * Float64Array.BYTES_PER_ELEMENT + Int32Array.BYTES_PER_ELEMENT;
 
 /** A FIFO list through the pool: first and last node. */
 interface Chain {
@@ -35,11 +42,12 @@ export class TimingWheel {
   readonly #slotTails: Int32Array;
   /** revolution number -> timers due in it, not yet in the fine wheel. */
   readonly #coarse = new Map<number, Chain>();
-  #due = new Float64Array(INITIAL_CAPACITY);
-  #physical = new Float64Array(INITIAL_CAPACITY);
-  #queueOffsets = new Float64Array(INITIAL_CAPACITY);
-  #next = new Int32Array(INITIAL_CAPACITY);
-  /** Head of the free-node list; nodes never used are beyond `#used`. */
+  // The pool, chunk by chunk (node n is entry n & CHUNK_MASK of chunk n >> CHUNK_BITS).
+  readonly #due: Float64Array[] = [];
+  readonly #physical: Float64Array[] = [];
+  readonly #queueOffsets: Float64Array[] = [];
+  readonly #next: Int32Array[] = [];
+  /** Head of the free-node list; nodes never used are at or beyond `#used`. */
   #free = NONE;
   #used = 0;
   /** The next tick to process (absolute tick number = floor(ms / tickMs)). */
@@ -49,6 +57,7 @@ export class TimingWheel {
   #fine = 0;
 
   constructor(startMs: number, tickMs = 10, slots = 4096) {
+    if (!Number.isInteger(slots) || slots < 1 || !(tickMs > 0)) throw new RangeError(`bad timing wheel shape: ${slots} slots of ${tickMs} ms`);
     this.tickMs = tickMs;
     this.#slotCount = slots;
     this.#slotHeads = new Int32Array(slots).fill(NONE);
@@ -62,7 +71,7 @@ export class TimingWheel {
 
   /** Bytes held by the pool (for metrics and the benchmark). */
   get poolBytes(): number {
-    return this.#due.byteLength + this.#physical.byteLength + this.#queueOffsets.byteLength + this.#next.byteLength;
+    return this.#due.length * CHUNK_NODES * NODE_BYTES;
   }
 
   #revolution(tick: number): number {
@@ -74,42 +83,67 @@ export class TimingWheel {
     return Math.max(this.#cursor, Math.ceil(dueMs / this.tickMs));
   }
 
+  #nextOf(node: number): number {
+    return (this.#next[node >> CHUNK_BITS] as Int32Array)[node & CHUNK_MASK] as number;
+  }
+
+  #setNext(node: number, next: number): void {
+    (this.#next[node >> CHUNK_BITS] as Int32Array)[node & CHUNK_MASK] = next;
+  }
+
+  #dueOf(node: number): number {
+    return (this.#due[node >> CHUNK_BITS] as Float64Array)[node & CHUNK_MASK] as number;
+  }
+
   add(entry: TimerEntry): void {
     const node = this.#allocate();
-    this.#due[node] = entry.dueMs;
-    this.#physical[node] = entry.physicalOffset;
-    this.#queueOffsets[node] = entry.queueOffset;
+    const chunk = node >> CHUNK_BITS;
+    const at = node & CHUNK_MASK;
+    (this.#due[chunk] as Float64Array)[at] = entry.dueMs;
+    (this.#physical[chunk] as Float64Array)[at] = entry.physicalOffset;
+    (this.#queueOffsets[chunk] as Float64Array)[at] = entry.queueOffset;
     this.#size++;
     this.#place(node);
   }
 
-  /** Fires (returns) every timer due at or before `nowMs`, processing each elapsed tick once. */
-  advance(nowMs: number): TimerEntry[] {
+  /**
+   * Fires (returns) the timers due at or before `nowMs`, processing each elapsed tick once, at
+   * most `limit` of them: the rest of a tick cut short stay first in line for the next call, so a
+   * burst (a restart after downtime) is delivered over several calls instead of one huge array.
+   */
+  advance(nowMs: number, limit = Number.POSITIVE_INFINITY): TimerEntry[] {
     const fired: TimerEntry[] = [];
     const last = Math.floor(nowMs / this.tickMs);
     const slotCount = this.#slotCount;
     while (this.#cursor <= last) {
       const tick = this.#cursor;
       const slot = tick % slotCount;
+      // Re-entering a tick cut short finds its bucket already cascaded (a no-op).
       if (slot === 0) this.#cascade(this.#revolution(tick));
       let node = this.#slotHeads[slot] as number;
-      if (node !== NONE) {
-        this.#slotHeads[slot] = NONE;
-        this.#slotTails[slot] = NONE;
-        while (node !== NONE) {
-          const following = this.#next[node] as number;
-          fired.push({ dueMs: this.#due[node] as number, physicalOffset: this.#physical[node] as number, queueOffset: this.#queueOffsets[node] as number });
-          this.#release(node);
-          this.#fine--;
-          node = following;
-        }
+      while (node !== NONE && fired.length < limit) {
+        const chunk = node >> CHUNK_BITS;
+        const at = node & CHUNK_MASK;
+        const following = (this.#next[chunk] as Int32Array)[at] as number;
+        fired.push({
+          dueMs: (this.#due[chunk] as Float64Array)[at] as number,
+          physicalOffset: (this.#physical[chunk] as Float64Array)[at] as number,
+          queueOffset: (this.#queueOffsets[chunk] as Float64Array)[at] as number,
+        });
+        this.#release(node);
+        this.#fine--;
+        node = following;
       }
+      this.#slotHeads[slot] = node;
+      if (node !== NONE) break; // the limit was reached inside this tick
+      this.#slotTails[slot] = NONE;
       this.#cursor++;
       // An empty fine wheel after a stall: skip to the next revolution start (where a cascade
       // may refill it) instead of walking empty ticks one by one.
       if (this.#fine === 0 && this.#cursor % slotCount !== 0) {
         this.#cursor = Math.min(last + 1, (this.#revolution(this.#cursor) + 1) * slotCount);
       }
+      if (fired.length >= limit) break;
     }
     this.#size -= fired.length;
     return fired;
@@ -117,13 +151,13 @@ export class TimingWheel {
 
   /** Puts a node in its fine slot (this revolution) or its revolution's coarse bucket. */
   #place(node: number): void {
-    this.#next[node] = NONE;
-    const tick = this.#tickOf(this.#due[node] as number);
+    this.#setNext(node, NONE);
+    const tick = this.#tickOf(this.#dueOf(node));
     if (this.#revolution(tick) <= this.#revolution(this.#cursor)) {
       const slot = tick % this.#slotCount;
       const tail = this.#slotTails[slot] as number;
       if (tail === NONE) this.#slotHeads[slot] = node;
-      else this.#next[tail] = node;
+      else this.#setNext(tail, node);
       this.#slotTails[slot] = node;
       this.#fine++;
       return;
@@ -133,7 +167,7 @@ export class TimingWheel {
     if (bucket === undefined) {
       this.#coarse.set(revolution, { head: node, tail: node });
     } else {
-      this.#next[bucket.tail] = node;
+      this.#setNext(bucket.tail, node);
       bucket.tail = node;
     }
   }
@@ -145,7 +179,7 @@ export class TimingWheel {
     this.#coarse.delete(revolution);
     let node = bucket.head;
     while (node !== NONE) {
-      const following = this.#next[node] as number;
+      const following = this.#nextOf(node);
       this.#place(node);
       node = following;
     }
@@ -154,28 +188,20 @@ export class TimingWheel {
   #allocate(): number {
     if (this.#free !== NONE) {
       const node = this.#free;
-      this.#free = this.#next[node] as number;
+      this.#free = this.#nextOf(node);
       return node;
     }
-    if (this.#used === this.#due.length) this.#grow();
+    if (this.#used === this.#due.length * CHUNK_NODES) {
+      this.#due.push(new Float64Array(CHUNK_NODES));
+      this.#physical.push(new Float64Array(CHUNK_NODES));
+      this.#queueOffsets.push(new Float64Array(CHUNK_NODES));
+      this.#next.push(new Int32Array(CHUNK_NODES));
+    }
     return this.#used++;
   }
 
   #release(node: number): void {
-    this.#next[node] = this.#free;
+    this.#setNext(node, this.#free);
     this.#free = node;
-  }
-
-  #grow(): void {
-    const capacity = this.#due.length * 2;
-    const grown = <T extends Float64Array | Int32Array>(old: T, make: (n: number) => T): T => {
-      const bigger = make(capacity);
-      bigger.set(old);
-      return bigger;
-    };
-    this.#due = grown(this.#due, (n) => new Float64Array(n));
-    this.#physical = grown(this.#physical, (n) => new Float64Array(n));
-    this.#queueOffsets = grown(this.#queueOffsets, (n) => new Float64Array(n));
-    this.#next = grown(this.#next, (n) => new Int32Array(n));
   }
 }
