@@ -18,13 +18,23 @@
 // committing a half message) never come through here. Retry and DLQ topics are never
 // de-duplicated: consumers' fallback send-back re-sends the same UNIQ_KEY once per attempt.
 // Consequence worth knowing: re-sending the same message object (same UNIQ_KEY) to the same topic
-// within the window stores it once.
+// within the window stores it once. Delay-level and timer sends count as sends to their REAL_TOPIC
+// though they wait in SCHEDULE_TOPIC_XXXX / rmq_sys_wheel_timer (a retried timer send is answered
+// with the first one's recallHandle); the post-restart IndexFile lookup does not find those (the
+// index holds them under the system topic), so after a restart their retries are stored again.
 
 import { decodeStoredMessage } from '../protocol/message-record.js';
 import { MessageProperty } from '../protocol/properties.js';
 import type { MessageStore } from '../store/index.js';
 import { DedupTable } from './dedup-table.js';
-import { DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX } from './topic-config-manager.js';
+import { TIMER_OUT_MS } from './schedule/timer-message.js';
+import { DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX, SystemTopic } from './topic-config-manager.js';
+
+/**
+ * Where the send path parks delay-level and timer messages until they are due, under REAL_TOPIC:
+ * a send stored there is still a send to its REAL_TOPIC (and its retry a duplicate).
+ */
+const PARKING_TOPICS: ReadonlySet<string> = new Set([SystemTopic.SCHEDULE, SystemTopic.TIMER]);
 
 export interface SendDedupOptions {
   enabled: boolean;
@@ -40,6 +50,8 @@ export interface StoredSend {
   queueOffset: number;
   /** CommitLog end offset of the record (a SYNC_FLUSH duplicate waits for it too). */
   endOffset: number;
+  /** A timer message's delivery time (TIMER_OUT_MS): its recallHandle is made from it. */
+  timerOutMs?: number;
 }
 
 /** What `remember` is given per message: where its copy was stored. */
@@ -88,8 +100,16 @@ function storedCopy(store: DedupIndex, physicalOffset: number, topic: string, un
   } catch {
     return undefined; // removed by retention meanwhile, or not a record: not a match
   }
-  if (record.topic !== topic || record.properties[MessageProperty.UNIQ_KEY] !== uniqKey) return undefined;
-  return { msgId: record.msgId, queueId: record.queueId, queueOffset: record.queueOffset, endOffset: physicalOffset + record.storeSize };
+  const parked = PARKING_TOPICS.has(record.topic);
+  const sentTo = parked ? record.properties[MessageProperty.REAL_TOPIC] : record.topic;
+  if (sentTo !== topic || record.properties[MessageProperty.UNIQ_KEY] !== uniqKey) return undefined;
+  // A parked copy answers as its first send did: the queue asked for, the parking queue's offset.
+  const realQueueId = Number(record.properties[MessageProperty.REAL_QID]);
+  const queueId = parked && Number.isInteger(realQueueId) ? realQueueId : record.queueId;
+  const stored: StoredSend = { msgId: record.msgId, queueId, queueOffset: record.queueOffset, endOffset: physicalOffset + record.storeSize };
+  const timerOutMs = Number(record.properties[TIMER_OUT_MS]);
+  if (record.topic === SystemTopic.TIMER && Number.isSafeInteger(timerOutMs)) stored.timerOutMs = timerOutMs;
+  return stored;
 }
 
 export class SendDeduplicator {

@@ -178,9 +178,11 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
 function recallHandleOf(context: BrokerContext, request: RemotingCommand, stored: AppendMessage): string | undefined {
   if (stored.topic !== TIMER_TOPIC || request.code === RequestCode.SEND_BATCH_MESSAGE) return undefined;
   const properties = decodeProperties(stored.properties.toString('utf8'));
-  const realTopic = properties[MessageProperty.REAL_TOPIC];
-  const uniqKey = properties[MessageProperty.UNIQ_KEY];
-  const due = Number(properties[TIMER_OUT_MS]);
+  return recallHandleFor(context, properties[MessageProperty.REAL_TOPIC], properties[MessageProperty.UNIQ_KEY], Number(properties[TIMER_OUT_MS]));
+}
+
+function recallHandleFor(context: BrokerContext, realTopic: string | undefined, uniqKey: string | undefined,
+  due: number): string | undefined {
   if (realTopic === undefined || uniqKey === undefined || !Number.isSafeInteger(due) || realTopic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
     return undefined;
   }
@@ -210,11 +212,16 @@ function successResponse(request: RemotingCommand, results: ReadonlyArray<Pick<S
 type MaybeAsync<T> = T | Promise<T>;
 
 /** Replies (after the same flush wait as the original would) with what a repeated send stored first. */
-function duplicateResponse(context: BrokerContext, request: RemotingCommand, stored: StoredSend[],
+function duplicateResponse(context: BrokerContext, request: RemotingCommand, topic: string, stored: StoredSend[],
   uniqKeys: string[], wait: boolean): MaybeAsync<RemotingCommand> {
   const first = stored[0] as StoredSend;
   const endOffset = Math.max(...stored.map((s) => s.endOffset));
-  return flushedResponse(context, request, endOffset, wait, () => successResponse(request, stored, first.queueId, uniqKeys));
+  // A retried timer send (its first answer lost) gets the first answer's recallHandle: made from
+  // the stored copy, whose time a relative delay recounted from the retry would not match.
+  const recallHandle = request.code === RequestCode.SEND_BATCH_MESSAGE || first.timerOutMs === undefined
+    ? undefined : recallHandleFor(context, topic, uniqKeys[0], first.timerOutMs);
+  return flushedResponse(context, request, endOffset, wait,
+    (code) => successResponse(request, stored, first.queueId, uniqKeys, code, recallHandle));
 }
 
 /**
@@ -264,7 +271,7 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   const wait = built.wait;
   // A UNIQ_KEY minted for this very send cannot have been stored before: no lookup.
   const duplicate = inProcess?.uniqKeysMinted === true ? null : dedup.lookup(header.topic, built.uniqKeys);
-  if (duplicate !== null) return duplicateResponse(context, request, duplicate, built.uniqKeys, wait);
+  if (duplicate !== null) return duplicateResponse(context, request, header.topic, duplicate, built.uniqKeys, wait);
   let results: AppendResult[];
   try {
     results = built.messages.length === 1

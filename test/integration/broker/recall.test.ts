@@ -114,3 +114,26 @@ test('only a single timer send gets a recallHandle: plain, delay-level and batch
   t.true(handle.deliverTimeMs >= sentFrom + 30_001 && handle.deliverTimeMs <= sentBy + 30_001,
     `handle time ${handle.deliverTimeMs} outside [${sentFrom + 30_001}, ${sentBy + 30_001}]`);
 });
+
+test('a retried timer send (its UNIQ_KEY already stored) also answers with a recallHandle, and that handle recalls it', async (t) => {
+  const { brokerAddr, client } = await startCluster(t);
+  const topic = 'RecallRetried';
+  const due = String(Date.now() + 1500);
+  const send = (body: string, uniqKey: string) =>
+    client.invoke(brokerAddr, sendRequest({ topic, queueId: 0, body, properties: { TIMER_DELIVER_MS: due, UNIQ_KEY: uniqKey } }));
+  const first = await send('retried', 'UKretried');
+  const retry = await send('retried', 'UKretried');
+  t.is(retry.code, ResponseCode.SUCCESS, retry.remark);
+  t.is(retry.extFields['msgId'], first.extFields['msgId'], 'the retry was de-duplicated');
+  t.is(retry.extFields['recallHandle'], first.extFields['recallHandle']);
+  t.is((await send('kept', 'UKkeptR')).code, ResponseCode.SUCCESS);
+  const recalled = await client.invoke(brokerAddr, recallRequest(topic, retry.extFields['recallHandle']!));
+  t.is(recalled.code, ResponseCode.SUCCESS, recalled.remark);
+  // Same due time, stored after it: once 'kept' is delivered the recalled one's tick has passed.
+  let got: string[] = [];
+  while (!got.includes('kept')) {
+    got = await bodies(client, brokerAddr, topic);
+    if (!got.includes('kept')) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.deepEqual(got, ['kept']);
+});

@@ -32,6 +32,26 @@ test('a repeated send of the same UNIQ_KEY returns the first SendResult and is s
   t.is(other.extFields['queueOffset'], '1');
 });
 
+test('a repeated delay-level or timer send is stored once too, though it waits in a system topic', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t);
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['level', { DELAY: '3', UNIQ_KEY: `${UNIQ}D1` }, 'SCHEDULE_TOPIC_XXXX'],
+    ['timer', { TIMER_DELAY_SEC: '60', UNIQ_KEY: `${UNIQ}D2` }, 'rmq_sys_wheel_timer'],
+  ];
+  for (const [name, properties, parkedIn] of cases) {
+    const send = () => client.invoke(brokerAddr, sendRequest({ topic: 'DedupParked', queueId: 1, body: name, properties }));
+    const first = await send();
+    const again = await send();
+    t.deepEqual(positionOf(again), positionOf(first), name);
+    t.is(again.extFields['queueId'], '1', `${name}: answered with the queue sent to`);
+    t.is(again.extFields['recallHandle'], first.extFields['recallHandle'], `${name}: the same recallHandle (or none)`);
+    broker.store.waitDispatched();
+    const queueId = parkedIn === 'SCHEDULE_TOPIC_XXXX' ? 2 : 0; // level 3 waits in queue 2
+    t.is(broker.store.maxOffset(parkedIn, queueId), 1, `${name}: stored once in ${parkedIn}`);
+  }
+  t.truthy(cases.length);
+});
+
 test('a repeated batch returns the first msgIds; a batch with one new key is stored whole', async (t) => {
   const { client, brokerAddr, broker } = await startCluster(t);
   const batch = (keys: string[]) => sendRequest({
