@@ -30,6 +30,19 @@ export interface BrokerContext {
   timerBacklog(): number;
   /** A timer message was appended at `queueOffset` of the timer queue (counted before it is dispatched). */
   timerStored(queueOffset: number): void;
+  /** The timer service's figures for /metrics (zeros on a slave, which delivers no timers). */
+  timerStats(): TimerStats;
+}
+
+export interface TimerStats {
+  /** Timer messages stored and not yet delivered (recall markers included). */
+  backlog: number;
+  /** Bytes of the timing wheel's node pool. */
+  wheelBytes: number;
+  /** Timer messages not delivered because they were recalled, since start. */
+  recalled: number;
+  /** Recalls held in memory until their marker's time passes. */
+  pendingCancellations: number;
 }
 
 /** A response with a code and a remark (the common error reply). */

@@ -228,6 +228,7 @@ export class BrokerController {
       clients: this.clients, locks: this.#locks, stats: this.stats, logger: this.#logger, brokerAddr: () => this.brokerAddr,
       timerBacklog: () => this.#timer?.backlog ?? 0,
       timerStored: (queueOffset) => this.#timer?.noteStored(queueOffset),
+      timerStats: () => this.#timer?.stats() ?? { backlog: 0, wheelBytes: 0, recalled: 0, pendingCancellations: 0 },
     };
   }
 

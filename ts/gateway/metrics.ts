@@ -144,6 +144,11 @@ export function renderMetrics(source: MetricsSource): string {
   out.metric('bolide_fsync_seconds_sum', 'histogram', 'CommitLog fsync (msync) duration', stats.fsyncMicrosTotal / 1e6, broker, 'bolide_fsync_seconds');
   out.metric('bolide_fsync_seconds_count', 'histogram', 'CommitLog fsync (msync) duration', stats.fsyncs, broker, 'bolide_fsync_seconds');
   pageCacheMetrics(out, context, stats, broker);
+  const timers = context.timerStats();
+  out.metric('bolide_timer_messages_pending', 'gauge', 'Timer messages stored and not yet delivered (capped by timerMaxPendingMessages)', timers.backlog, broker);
+  out.metric('bolide_timer_wheel_bytes', 'gauge', 'Bytes of the timing wheel\'s node pool (28 per pending timer, grown in 1.75 MiB chunks)', timers.wheelBytes, broker);
+  out.metric('bolide_timer_messages_recalled_total', 'counter', 'Timer messages not delivered because RECALL_MESSAGE cancelled them', timers.recalled, broker);
+  out.metric('bolide_timer_recalls_pending', 'gauge', 'Recalls held in memory until their marker\'s time passes', timers.pendingCancellations, broker);
   histogram(out, 'bolide_send_latency_seconds', 'Send requests from decode to answer (SYNC_FLUSH wait included)', traffic.sendLatency, broker);
   histogram(out, 'bolide_flush_wait_seconds', 'SYNC_FLUSH sends waiting for their group commit', traffic.flushWaitLatency, broker);
   histogram(out, 'bolide_pull_latency_seconds', 'Pulls that found messages, from decode to answer (parking excluded)', traffic.pullLatency, broker);

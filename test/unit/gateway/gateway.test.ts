@@ -71,6 +71,13 @@ test('a POST with a delivery time answers with a recallHandle that RECALL_MESSAG
   }));
   t.is(recall.code, ResponseCode.SUCCESS, recall.remark);
   t.is(recall.extFields['msgId'], produced.messages[0]?.msgId);
+  // /metrics: the message and its recall marker wait in the timer queue; the recall is held.
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm'))?.[1]);
+  t.is(value('bolide_timer_messages_pending'), 2);
+  t.is(value('bolide_timer_recalls_pending'), 1);
+  t.is(value('bolide_timer_messages_recalled_total'), 0);
+  t.is(value('bolide_timer_wheel_bytes') % (28 * 65_536), 0, 'the pool is whole chunks');
 });
 
 test('a retried POST with the same x-bolide-msg-id returns the first result and is stored once', async (t) => {

@@ -28,6 +28,7 @@ import type { Logger } from '../../common/logger.js';
 import { decodeStoredMessage } from '../../protocol/message-record.js';
 import { MessageProperty } from '../../protocol/properties.js';
 import type { MessageStore } from '../../store/index.js';
+import type { TimerStats } from '../broker-context.js';
 import { readJsonFile, writeJsonFileAtomic } from '../json-file.js';
 import { copyOf, deliveredBefore, readStoredMessage } from './stored-copy.js';
 import { TIMER_OUT_MS, TIMER_TOPIC } from './timer-message.js';
@@ -111,14 +112,8 @@ export class TimerMessageService {
     this.#storedEnd = Math.max(this.#storedEnd, queueOffset + 1);
   }
 
-  /** Bytes the wheel's pool holds. */
-  get wheelBytes(): number {
-    return this.#wheel.poolBytes;
-  }
-
-  /** Timer messages skipped because they were recalled, and cancellations still held. */
-  recallStats(): { recalled: number; pendingCancellations: number } {
-    return { recalled: this.#recalled, pendingCancellations: this.#cancelled.size };
+  stats(): TimerStats {
+    return { backlog: this.backlog, wheelBytes: this.#wheel.poolBytes, recalled: this.#recalled, pendingCancellations: this.#cancelled.size };
   }
 
   /**
