@@ -46,8 +46,15 @@ async function main(): Promise<void> {
   let bolide: BolideProcess | undefined;
   const client = new RemotingClient({ logger: silentLogger });
   try {
-    bolide = await startBolideProcess(['--gatewayEnable=false', '--mappedFileSizeCommitLog=1073741824']);
-    const { brokerAddr, pid } = bolide;
+    // The gateway is on only for /metrics (the broker's own count of pending timers); no HTTP traffic.
+    bolide = await startBolideProcess(['--mappedFileSizeCommitLog=1073741824']);
+    const { brokerAddr, pid, gatewayAddr } = bolide;
+    const timerMetrics = async (): Promise<{ pending: number; wheelBytes: number }> => {
+      if (gatewayAddr === null) return { pending: Number.NaN, wheelBytes: Number.NaN };
+      const text = await (await fetch(`http://${gatewayAddr}/metrics`)).text();
+      const value = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      return { pending: value('bolide_timer_messages_pending'), wheelBytes: value('bolide_timer_wheel_bytes') };
+    };
     console.log(`# bolide bench:timer (node ${process.version}, ${count.toLocaleString('en-US')} timers within ${windowMs / 1000} s, broker pid ${pid})`);
     const idle = rssAnonMiB(pid);
 
@@ -61,6 +68,7 @@ async function main(): Promise<void> {
       () => ({ TIMER_DELIVER_MS: String(windowStart + Math.floor(Math.random() * windowMs)) }));
     const pendingAt = Date.now();
     const withTimers = rssAnonMiB(pid);
+    const atMeasurement = await timerMetrics();
     const late = pendingAt >= windowStart;
 
     const lateness: number[] = [];
@@ -92,6 +100,7 @@ async function main(): Promise<void> {
     line('timer sends', `${fmt(timerRate)} msg/s`, `${fmt(plainRate)} msg/s plain sends`, timerRate / plainRate);
     line(`broker RssAnon, ${fmt(count)} timers pending`, `${fmt(withTimers)} MiB`, `${fmt(afterPlain)} MiB after plain sends`, withTimers / afterPlain);
     line('  growth over the plain sends, per timer', `${((withTimers - afterPlain) * 1024 * 1024 / count).toFixed(1)} B`, `idle ${fmt(idle)} MiB`);
+    line('  timers pending then (broker /metrics)', fmt(atMeasurement.pending), `wheel pool ${(atMeasurement.wheelBytes / 1048576).toFixed(1)} MiB`);
     line('broker RssAnon after every timer fired', `${fmt(afterDelivery)} MiB`, `${fmt(withTimers)} MiB pending`);
     line('delivery lateness p50', `${fmt(pct(0.5))} ms`, 'target p99 <= 100 ms');
     line('delivery lateness p99', `${fmt(pct(0.99))} ms`, 'target p99 <= 100 ms');
