@@ -108,7 +108,7 @@ test('the timing wheel fires a burst over bounded calls: in order, never early, 
     batches.push(fired.length);
     for (const entry of fired) {
       t.true(entry.dueMs <= now, `timer ${entry.physicalOffset} fired early`);
-      t.is(entry.dueMs, dues[entry.physicalOffset]);
+      t.is(entry.dueMs, dues[entry.physicalOffset]!);
       order.push(entry.physicalOffset);
     }
   }
