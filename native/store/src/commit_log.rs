@@ -231,8 +231,15 @@ impl CommitLog {
             });
             position += size as u64;
         }
-        for (index, next) in next_offsets {
+        let mut pending = next_offsets.iter().peekable();
+        while let Some(&(index, next)) = pending.next() {
             let message = &messages[index];
+            // A batch is usually one queue: only its last message's next offset needs storing.
+            if let Some(&&(later, _)) = pending.peek() {
+                if messages[later].queue_id == message.queue_id && messages[later].topic == message.topic {
+                    continue;
+                }
+            }
             // Look up by &str first: allocating the topic String on every append is measurable.
             match write.queue_offsets.get_mut(message.topic) {
                 Some(queues) => {
@@ -322,13 +329,15 @@ impl CommitLog {
             segments.push(segment.clone());
         }
         self.prepare_next(from + self.segment_size);
-        self.allocator.prefault_ahead(segment.clone(), 0, 8 << 20);
+        self.allocator.prefault_ahead(segment.clone(), 0, 8 << 20, 0);
         write.current = Some(segment.clone());
         Ok(segment)
     }
 
     /// Each time the write head enters a new 4 MiB window, have the allocator pre-fault the
-    /// window after the next one (the writer then rarely meets an unmapped page).
+    /// window after the next one (the writer then rarely meets an unmapped page) and unmap
+    /// what lies before the previous window (4-8 MiB behind the head, which the dispatcher
+    /// has normally read long ago), off the flush's path.
     fn prefault_ahead(&self, write: &WriteState, before: u64, after: u64) {
         const WINDOW: u64 = 4 << 20;
         if before / WINDOW == after / WINDOW {
@@ -337,10 +346,12 @@ impl CommitLog {
         if let Some(segment) = &write.current {
             let base = segment.file_from_offset();
             if after >= base {
-                let from = (after - base) / WINDOW * WINDOW + WINDOW;
-                if from < self.segment_size {
-                    self.allocator.prefault_ahead(segment.clone(), from as usize, (2 * WINDOW) as usize);
-                }
+                let window_start = (after - base) / WINDOW * WINDOW;
+                let from = window_start + WINDOW;
+                let unmap_before = window_start.saturating_sub(WINDOW) as usize;
+                // Near the segment's end the pre-fault window is clipped (to nothing), but the
+                // unmapping behind the head goes on.
+                self.allocator.prefault_ahead(segment.clone(), from as usize, (2 * WINDOW) as usize, unmap_before);
             }
         }
     }
@@ -369,6 +380,7 @@ impl CommitLog {
             };
             let base = segment.file_from_offset();
             let end = target.min(base + self.segment_size);
+            segment.unmap_written((end - base) as usize);
             segment.flush((offset - base) as usize, (end - base) as usize)?;
             offset = end;
         }

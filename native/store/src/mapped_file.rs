@@ -28,6 +28,8 @@ pub struct Segment {
     map: MmapRaw,
     /// End of the range already advised WILLNEED, so readers advise each window once.
     read_ahead_until: std::sync::atomic::AtomicUsize,
+    /// End of the written range already dropped from this process's page tables.
+    unmapped_until: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Segment {
@@ -93,7 +95,9 @@ impl Segment {
             .len(len)
             .map_raw(&file)
             .context(|| format!("mapping segment {}", path.display()))?;
-        Ok(Segment { file_from_offset, size, path, file, map, read_ahead_until: std::sync::atomic::AtomicUsize::new(0) })
+        Ok(Segment { file_from_offset, size, path, file, map, read_ahead_until: std::sync::atomic::AtomicUsize::new(0),
+            unmapped_until: std::sync::atomic::AtomicUsize::new(0),
+        })
     }
 
     pub fn file_from_offset(&self) -> u64 {
@@ -159,6 +163,29 @@ impl Segment {
         // POPULATE_WRITE never changes the contents of the pages it faults in.
         let rc = unsafe { libc::madvise(self.map.as_mut_ptr().add(start).cast(), aligned_len, MADV_POPULATE_WRITE) };
         rc == 0
+    }
+
+    /// Drop the page-table entries of the written range `[.., end)` from this process
+    /// (MADV_DONTNEED) without touching the pages: they stay dirty in the page cache and any
+    /// access faults them back in. Called before each flush. Why: writeback must
+    /// write-protect every page still mapped writable, one TLB-shootdown IPI to the other
+    /// cores per page (msync of 220 MB ran 1.5-2x slower than fdatasync of the same bytes
+    /// written with write(2)); dropping the entries first costs one shootdown for the range.
+    /// The page holding `end` is dropped every time (the writer takes one fault per flush).
+    pub fn unmap_written(&self, end: usize) {
+        use std::sync::atomic::Ordering;
+        let from = self.unmapped_until.load(Ordering::Relaxed);
+        if end <= from {
+            return;
+        }
+        if let Some((start, aligned_len)) = self.aligned(from, end - from) {
+            // SAFETY: the range lies inside this segment's mapping (checked by `aligned`). On a
+            // shared file mapping DONTNEED only removes page-table entries: dirty bits move
+            // to the page cache, so no written byte is lost, and a concurrent access (the
+            // writer never writes this far back; readers may) simply faults the page back in.
+            let _ = unsafe { self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, aligned_len) };
+        }
+        self.unmapped_until.fetch_max(end, Ordering::Relaxed);
     }
 
     /// Fault every page in, writable, so appends into this segment never page-fault.
