@@ -179,6 +179,30 @@ fn meta_int(value: f64, what: &str, min: i64, max: i64) -> BindingResult<i64> {
     Ok(value as i64)
 }
 
+/// The numbers `append_one` takes from its `io` array, checked.
+pub struct AppendOneFields {
+    pub queue_id: i32,
+    pub sys_flag: i32,
+    pub flag: i32,
+    pub born_timestamp: i64,
+    pub reconsume_times: i32,
+    pub prepared_transaction_offset: i64,
+}
+
+impl AppendOneFields {
+    pub fn read(io: &[f64]) -> BindingResult<AppendOneFields> {
+        let int32 = |value: f64, what: &str| meta_int(value, what, i64::from(i32::MIN), i64::from(i32::MAX)).map(|v| v as i32);
+        Ok(AppendOneFields {
+            queue_id: int32(io[0], "queueId")?,
+            sys_flag: int32(io[1], "sysFlag")?,
+            flag: int32(io[2], "flag")?,
+            born_timestamp: meta_int(io[3], "bornTimestamp", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
+            reconsume_times: int32(io[4], "reconsumeTimes")?,
+            prepared_transaction_offset: meta_int(io[5], "preparedTransactionOffset", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
+        })
+    }
+}
+
 /// The messages `append_many` describes (see there), borrowed from its arguments.
 pub fn unpack_messages<'a>(topics: &'a [String], meta: &[f64], data: &'a [u8]) -> BindingResult<Vec<MessageInput<'a>>> {
     if meta.is_empty() || !meta.chunks_exact(META_FIELDS).remainder().is_empty() {

@@ -8,7 +8,7 @@
 mod convert;
 mod segments;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bolide_store::read::GetMessageRequest;
@@ -32,7 +32,14 @@ pub struct NativeStore {
     // with ("cannot be borrowed mutably while another borrow is active").
     store: RwLock<Option<Arc<MessageStore>>>,
     exports: Arc<SegmentExports>,
+    /// Topic names interned by `register_topic`, indexed by id.
+    topics: Mutex<Vec<String>>,
 }
+
+/// Numbers `append_one` reads from (and writes back into) its `io` array.
+const APPEND_ONE_IO: usize = 6;
+/// A bound on `register_topic`'s table; the JS side clears it long before.
+const MAX_INTERNED_TOPICS: usize = 1 << 20;
 
 #[napi]
 impl NativeStore {
@@ -41,7 +48,11 @@ impl NativeStore {
     pub fn new(options: StoreOptions) -> Result<Self, ErrorCode> {
         let config = to_config(&options)?;
         let store = MessageStore::open(config).map_err(store_error)?;
-        Ok(NativeStore { store: RwLock::new(Some(Arc::new(store))), exports: Arc::new(SegmentExports::default()) })
+        Ok(NativeStore {
+            store: RwLock::new(Some(Arc::new(store))),
+            exports: Arc::new(SegmentExports::default()),
+            topics: Mutex::new(Vec::new()),
+        })
     }
 
     fn store(&self) -> Result<Arc<MessageStore>, ErrorCode> {
@@ -85,48 +96,68 @@ impl NativeStore {
         Ok(())
     }
 
-    /// The hot path of a send: one message in positional arguments (no object to convert),
-    /// the born host pre-encoded (`[ip, port]` as stored), results written into `out`
-    /// (`[queueOffset, storeTimestamp, size]`). Returns the physical offset.
+    /// Intern a topic name for `append_one`: converting the name from a JS string on every
+    /// append cost more than the record's CRC. Returns its id.
     #[napi]
-    #[allow(clippy::too_many_arguments)]
+    pub fn register_topic(&self, name: String) -> Result<u32, ErrorCode> {
+        let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if topics.len() >= MAX_INTERNED_TOPICS {
+            return Err(binding_error("INVALID_ARGUMENT", "too many interned topics: call clearTopics first"));
+        }
+        topics.push(name);
+        Ok((topics.len() - 1) as u32)
+    }
+
+    /// Forget every interned topic id (the caller forgets its ids too).
+    #[napi]
+    pub fn clear_topics(&self) {
+        self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+
+    /// The hot path of a send: one message, its topic as an id from `register_topic`, the
+    /// born host pre-encoded (`[ip, port]` as stored) and its numbers in `io`: in, [queueId,
+    /// sysFlag, flag, bornTimestamp, reconsumeTimes, preparedTransactionOffset]; out,
+    /// [queueOffset, storeTimestamp, size]. Returns the physical offset. (Each positional
+    /// number argument was a separate N-API conversion; a typed array is one.)
+    #[napi]
     pub fn append_one(
         &self,
-        topic: String,
-        queue_id: i32,
-        sys_flag: i32,
-        flag: i32,
-        born_timestamp: i64,
+        topic_id: u32,
         born_host: &[u8],
-        reconsume_times: i32,
-        prepared_transaction_offset: i64,
         body: &[u8],
         properties: &[u8],
-        mut out: Float64ArraySlice<'_>,
+        mut io: Float64ArraySlice<'_>,
     ) -> Result<f64, ErrorCode> {
         // SAFETY: the typed array belongs to the calling JS code, which is blocked in this
         // call on the only thread that can touch it; the view does not outlive the call.
-        let out = unsafe { out.as_mut() };
-        if out.len() < 3 {
-            return Err(binding_error("INVALID_ARGUMENT", "out must have room for 3 numbers"));
+        let io = unsafe { io.as_mut() };
+        if io.len() < APPEND_ONE_IO {
+            return Err(binding_error("INVALID_ARGUMENT", format!("io must have room for {APPEND_ONE_IO} numbers")));
         }
+        let fields = convert::AppendOneFields::read(io)?;
+        let topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let topic = topics
+            .get(topic_id as usize)
+            .ok_or_else(|| binding_error("INVALID_ARGUMENT", format!("unknown topic id {topic_id}")))?;
         let input = bolide_store::record::MessageInput {
-            topic: &topic,
-            queue_id,
-            flag,
-            sys_flag,
-            born_timestamp,
+            topic,
+            queue_id: fields.queue_id,
+            flag: fields.flag,
+            sys_flag: fields.sys_flag,
+            born_timestamp: fields.born_timestamp,
             born_host: decode_packed_host(born_host)?,
-            reconsume_times,
-            prepared_transaction_offset,
+            reconsume_times: fields.reconsume_times,
+            prepared_transaction_offset: fields.prepared_transaction_offset,
             body,
             properties,
         };
-        let results = self.store()?.append(std::slice::from_ref(&input)).map_err(store_error)?;
+        let store = self.store.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let store = store.as_ref().ok_or_else(|| binding_error("CLOSED", "the store is closed"))?;
+        let results = store.append(std::slice::from_ref(&input)).map_err(store_error)?;
         let result = results.first().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
-        out[0] = result.queue_offset as f64;
-        out[1] = result.store_timestamp as f64;
-        out[2] = f64::from(result.size);
+        io[0] = result.queue_offset as f64;
+        io[1] = result.store_timestamp as f64;
+        io[2] = f64::from(result.size);
         Ok(result.physical_offset as f64)
     }
 

@@ -112,6 +112,30 @@ test('a batch with a message the engine refuses stores none of it', (t) => {
   t.is(store.appendBatch([ok])[0]!.queueOffset, 0, 'nothing of the refused batches took a queue offset');
 });
 
+test('single appends to interleaved topics store every field, each topic counting its own queue offsets', (t) => {
+  const store = open(tempDir(t));
+  t.teardown(() => store.close());
+  const results = ['One', 'Two', 'One', 'Three', 'Two', 'One'].map((topic, i) =>
+    store.append({ topic, queueId: i % 2, body: Buffer.from(`b${i}`), properties: Buffer.alloc(0), flag: i, sysFlag: 0,
+      bornTimestamp: 1_700_000_000_000 + i, reconsumeTimes: i, preparedTransactionOffset: 0, bornHost: '10.0.0.1', bornPort: 10 + i }));
+  const stored = results.map((r) => decodeStoredMessage(store.messageAt(r.physicalOffset)).message);
+  t.deepEqual(stored.map((m) => [m.topic, m.queueId, m.queueOffset]),
+    [['One', 0, 0], ['Two', 1, 0], ['One', 0, 1], ['Three', 1, 0], ['Two', 0, 0], ['One', 1, 0]]);
+  t.deepEqual(results.map((r) => r.queueOffset), stored.map((m) => m.queueOffset));
+  stored.forEach((m, i) => t.like(m, { flag: i, bornTimestamp: 1_700_000_000_000 + i, reconsumeTimes: i, body: Buffer.from(`b${i}`),
+    bornHost: { address: '10.0.0.1', port: 10 + i } }));
+});
+
+test('a single append with a non-integer or out-of-range number is refused with INVALID_ARGUMENT and stores nothing', (t) => {
+  const store = open(tempDir(t));
+  t.teardown(() => store.close());
+  const ok = { topic: 'Checked', queueId: 0, body: Buffer.from('x'), properties: Buffer.alloc(0) };
+  for (const bad of [{ queueId: 1.5 }, { flag: 2 ** 31 }, { bornTimestamp: Number.NaN }, { reconsumeTimes: -(2 ** 32) }]) {
+    t.is(t.throws(() => store.append({ ...ok, ...bad }), { instanceOf: StoreError })?.code, 'INVALID_ARGUMENT', JSON.stringify(bad));
+  }
+  t.is(store.append(ok).queueOffset, 0, 'the refused appends took no queue offset');
+});
+
 test('a second process-level open of the same store is refused with STORE_LOCKED', (t) => {
   const dir = tempDir(t);
   const store = open(dir);

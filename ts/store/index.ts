@@ -122,6 +122,9 @@ function call<T>(fn: () => T): T {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Bound on the interned topic ids of `append` (each is a name in a table). */
+const MAX_TOPIC_IDS = 100_000;
+
 /** See #requestGroupCommit. */
 const EARLY_GROUP_COMMIT = 64;
 
@@ -135,8 +138,9 @@ export class MessageStore {
   readonly #segmentBuffers = new Map<number, Buffer>();
   readonly #growthListeners = new Set<(grown: QueueGrowth[]) => void>();
   readonly #syncFlushTimeout: number;
-  /** Results of `appendOne`: [queueOffset, storeTimestamp, size]; reused, no allocation. */
-  readonly #appendOut = new Float64Array(3);
+  /** appendOne's numbers, in and out (see the binding); reused, no allocation. */
+  readonly #appendIo = new Float64Array(6);
+  readonly #topicIds = new Map<string, number>();
   readonly #batchScratch = new BatchScratch();
   #storeHostHex = packHost('127.0.0.1', 10911).toString('hex').toUpperCase();
   readonly flushDiskType: FlushDiskType;
@@ -174,23 +178,29 @@ export class MessageStore {
   }
 
   append(message: AppendMessage): AppendResult {
-    const out = this.#appendOut;
+    const io = this.#appendIo;
+    io[0] = message.queueId;
+    io[1] = message.sysFlag ?? 0;
+    io[2] = message.flag ?? 0;
+    io[3] = message.bornTimestamp ?? Date.now();
+    io[4] = message.reconsumeTimes ?? 0;
+    io[5] = message.preparedTransactionOffset ?? 0;
+    const topicId = this.#topicIds.get(message.topic) ?? this.#registerTopic(message.topic);
     const physicalOffset = call(() =>
-      this.#native.appendOne(
-        message.topic,
-        message.queueId,
-        message.sysFlag ?? 0,
-        message.flag ?? 0,
-        message.bornTimestamp ?? Date.now(),
-        message.bornHostPacked ?? bornHostOf(message),
-        message.reconsumeTimes ?? 0,
-        message.preparedTransactionOffset ?? 0,
-        message.body,
-        message.properties,
-        out,
-      ),
+      this.#native.appendOne(topicId, message.bornHostPacked ?? bornHostOf(message), message.body, message.properties, io),
     );
-    return new StoredRecord(physicalOffset, out[2]!, out[0]!, out[1]!, this.#storeHostHex);
+    return new StoredRecord(physicalOffset, io[2]!, io[0]!, io[1]!, this.#storeHostHex);
+  }
+
+  /** Topic ids for appendOne; the table is dropped whole if it ever grows huge. */
+  #registerTopic(topic: string): number {
+    if (this.#topicIds.size >= MAX_TOPIC_IDS) {
+      this.#native.clearTopics();
+      this.#topicIds.clear();
+    }
+    const id = call(() => this.#native.registerTopic(topic));
+    this.#topicIds.set(topic, id);
+    return id;
   }
 
   /**
