@@ -173,7 +173,9 @@ pub const META_FIELDS: usize = 10;
 
 /// A `meta` number that must be an integer in `[min, max]`.
 fn meta_int(value: f64, what: &str, min: i64, max: i64) -> BindingResult<i64> {
-    if value.fract() != 0.0 || value < min as f64 || value > max as f64 {
+    // `as i64` then back is the integer test without a libm trunc call (this runs for
+    // every number of every append); NaN fails it, and the range check follows.
+    if (value as i64) as f64 != value || value < min as f64 || value > max as f64 {
         return Err(binding_error("INVALID_ARGUMENT", format!("{what} {value} is not an integer in [{min}, {max}]")));
     }
     Ok(value as i64)

@@ -6,9 +6,10 @@
 //! Only `ts/store/index.ts` imports this module.
 
 mod convert;
+pub mod fast_path;
 mod segments;
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bolide_store::read::GetMessageRequest;
@@ -18,7 +19,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::convert::{
-    binding_error, decode_packed_host, parse_host, store_error, to_config, ErrorCode, DispatchedQueue,
+    binding_error, parse_host, store_error, to_config, ErrorCode, DispatchedQueue,
     FlushedEvent, PageCacheInfo, PageCacheResidency, PullBatch, RecoveryInfo, StoreOptions, StoreStatistics,
 };
 use crate::segments::{SegmentExports, Transfer};
@@ -32,14 +33,9 @@ pub struct NativeStore {
     // with ("cannot be borrowed mutably while another borrow is active").
     store: RwLock<Option<Arc<MessageStore>>>,
     exports: Arc<SegmentExports>,
-    /// Topic names interned by `register_topic`, indexed by id.
-    topics: Mutex<Vec<String>>,
+    /// This store's slot in the per-thread table of `fast_path`'s free functions.
+    fast_handle: u32,
 }
-
-/// Numbers `append_one` reads from (and writes back into) its `io` array.
-const APPEND_ONE_IO: usize = 6;
-/// A bound on `register_topic`'s table; the JS side clears it long before.
-const MAX_INTERNED_TOPICS: usize = 1 << 20;
 
 #[napi]
 impl NativeStore {
@@ -47,12 +43,15 @@ impl NativeStore {
     #[napi(constructor)]
     pub fn new(options: StoreOptions) -> Result<Self, ErrorCode> {
         let config = to_config(&options)?;
-        let store = MessageStore::open(config).map_err(store_error)?;
-        Ok(NativeStore {
-            store: RwLock::new(Some(Arc::new(store))),
-            exports: Arc::new(SegmentExports::default()),
-            topics: Mutex::new(Vec::new()),
-        })
+        let store = Arc::new(MessageStore::open(config).map_err(store_error)?);
+        let fast_handle = fast_path::register(store.clone());
+        Ok(NativeStore { store: RwLock::new(Some(store)), exports: Arc::new(SegmentExports::default()), fast_handle })
+    }
+
+    /// The handle `appendOne`, `registerTopic` and `clearTopics` take (see `fast_path`).
+    #[napi(getter)]
+    pub fn fast_handle(&self) -> u32 {
+        self.fast_handle
     }
 
     fn store(&self) -> Result<Arc<MessageStore>, ErrorCode> {
@@ -94,71 +93,6 @@ impl NativeStore {
             callback.call(payload, ThreadsafeFunctionCallMode::NonBlocking);
         })));
         Ok(())
-    }
-
-    /// Intern a topic name for `append_one`: converting the name from a JS string on every
-    /// append cost more than the record's CRC. Returns its id.
-    #[napi]
-    pub fn register_topic(&self, name: String) -> Result<u32, ErrorCode> {
-        let mut topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if topics.len() >= MAX_INTERNED_TOPICS {
-            return Err(binding_error("INVALID_ARGUMENT", "too many interned topics: call clearTopics first"));
-        }
-        topics.push(name);
-        Ok((topics.len() - 1) as u32)
-    }
-
-    /// Forget every interned topic id (the caller forgets its ids too).
-    #[napi]
-    pub fn clear_topics(&self) {
-        self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
-    }
-
-    /// The hot path of a send: one message, its topic as an id from `register_topic`, the
-    /// born host pre-encoded (`[ip, port]` as stored) and its numbers in `io`: in, [queueId,
-    /// sysFlag, flag, bornTimestamp, reconsumeTimes, preparedTransactionOffset]; out,
-    /// [queueOffset, storeTimestamp, size]. Returns the physical offset. (Each positional
-    /// number argument was a separate N-API conversion; a typed array is one.)
-    #[napi]
-    pub fn append_one(
-        &self,
-        topic_id: u32,
-        born_host: &[u8],
-        body: &[u8],
-        properties: &[u8],
-        mut io: Float64ArraySlice<'_>,
-    ) -> Result<f64, ErrorCode> {
-        // SAFETY: the typed array belongs to the calling JS code, which is blocked in this
-        // call on the only thread that can touch it; the view does not outlive the call.
-        let io = unsafe { io.as_mut() };
-        if io.len() < APPEND_ONE_IO {
-            return Err(binding_error("INVALID_ARGUMENT", format!("io must have room for {APPEND_ONE_IO} numbers")));
-        }
-        let fields = convert::AppendOneFields::read(io)?;
-        let topics = self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let topic = topics
-            .get(topic_id as usize)
-            .ok_or_else(|| binding_error("INVALID_ARGUMENT", format!("unknown topic id {topic_id}")))?;
-        let input = bolide_store::record::MessageInput {
-            topic,
-            queue_id: fields.queue_id,
-            flag: fields.flag,
-            sys_flag: fields.sys_flag,
-            born_timestamp: fields.born_timestamp,
-            born_host: decode_packed_host(born_host)?,
-            reconsume_times: fields.reconsume_times,
-            prepared_transaction_offset: fields.prepared_transaction_offset,
-            body,
-            properties,
-        };
-        let store = self.store.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let store = store.as_ref().ok_or_else(|| binding_error("CLOSED", "the store is closed"))?;
-        let results = store.append(std::slice::from_ref(&input)).map_err(store_error)?;
-        let result = results.first().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
-        io[0] = result.queue_offset as f64;
-        io[1] = result.store_timestamp as f64;
-        io[2] = f64::from(result.size);
-        Ok(result.physical_offset as f64)
     }
 
     /// SYNC_FLUSH: start a group commit of everything appended so far (call once per burst).
@@ -385,6 +319,8 @@ impl NativeStore {
     /// Clean shutdown. Buffers handed out earlier stay valid (they hold their segments).
     #[napi]
     pub fn close(&self) -> Result<(), ErrorCode> {
+        // First, so the table's reference does not keep the store open below.
+        fast_path::unregister(self.fast_handle);
         let taken = self.store.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let Some(store) = taken else { return Ok(()) };
         store.set_flush_listener(None);
@@ -395,6 +331,13 @@ impl NativeStore {
             // performs the same clean shutdown.
             Err(_shared) => Ok(()),
         }
+    }
+}
+
+impl Drop for NativeStore {
+    /// Collected without `close`: the table must not keep the store alive forever.
+    fn drop(&mut self) {
+        fast_path::unregister(self.fast_handle);
     }
 }
 

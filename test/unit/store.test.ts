@@ -126,6 +126,23 @@ test('single appends to interleaved topics store every field, each topic countin
     bornHost: { address: '10.0.0.1', port: 10 + i } }));
 });
 
+test('two stores open in one process keep their own topics and offsets; a closed one refuses appends with CLOSED', (t) => {
+  const first = open(tempDir(t));
+  const second = open(tempDir(t));
+  t.teardown(() => second.close());
+  const message = (topic: string) => ({ topic, queueId: 0, body: Buffer.from('x'), properties: Buffer.alloc(0) });
+  first.append(message('Shared'));
+  first.append(message('Shared'));
+  t.is(second.append(message('Other')).queueOffset, 0);
+  t.is(second.append(message('Shared')).queueOffset, 0, 'the second store counts its own offsets');
+  first.close();
+  t.is(t.throws(() => first.append(message('Shared')), { instanceOf: StoreError })?.code, 'CLOSED');
+  t.is(second.append(message('Shared')).queueOffset, 1);
+  const reopened = open(tempDir(t));
+  t.teardown(() => reopened.close());
+  t.is(reopened.append(message('Fresh')).queueOffset, 0, 'a store opened after a close takes its slot cleanly');
+});
+
 test('a single append with a non-integer or out-of-range number is refused with INVALID_ARGUMENT and stores nothing', (t) => {
   const store = open(tempDir(t));
   t.teardown(() => store.close());

@@ -141,6 +141,8 @@ export class MessageStore {
   /** appendOne's numbers, in and out (see the binding); reused, no allocation. */
   readonly #appendIo = new Float64Array(6);
   readonly #topicIds = new Map<string, number>();
+  /** The native store's handle for the binding's free hot-path functions. */
+  readonly #fastHandle: number;
   readonly #batchScratch = new BatchScratch();
   #storeHostHex = packHost('127.0.0.1', 10911).toString('hex').toUpperCase();
   readonly flushDiskType: FlushDiskType;
@@ -152,6 +154,7 @@ export class MessageStore {
 
   private constructor(native: Binding.NativeStore, options: StoreOptions) {
     this.#native = native;
+    this.#fastHandle = native.fastHandle;
     this.flushDiskType = options.flushDiskType ?? 'ASYNC_FLUSH';
     this.#syncFlushTimeout = options.syncFlushTimeout ?? 5000;
     native.onFlushed((event) => this.#flushWaiters.flushed(event.flushedOffset, event.error));
@@ -187,7 +190,7 @@ export class MessageStore {
     io[5] = message.preparedTransactionOffset ?? 0;
     const topicId = this.#topicIds.get(message.topic) ?? this.#registerTopic(message.topic);
     const physicalOffset = call(() =>
-      this.#native.appendOne(topicId, message.bornHostPacked ?? bornHostOf(message), message.body, message.properties, io),
+      binding.appendOne(this.#fastHandle, topicId, message.bornHostPacked ?? bornHostOf(message), message.body, message.properties, io),
     );
     return new StoredRecord(physicalOffset, io[2]!, io[0]!, io[1]!, this.#storeHostHex);
   }
@@ -195,10 +198,10 @@ export class MessageStore {
   /** Topic ids for appendOne; the table is dropped whole if it ever grows huge. */
   #registerTopic(topic: string): number {
     if (this.#topicIds.size >= MAX_TOPIC_IDS) {
-      this.#native.clearTopics();
+      call(() => binding.clearTopics(this.#fastHandle));
       this.#topicIds.clear();
     }
-    const id = call(() => this.#native.registerTopic(topic));
+    const id = call(() => binding.registerTopic(this.#fastHandle, topic));
     this.#topicIds.set(topic, id);
     return id;
   }

@@ -1,0 +1,144 @@
+//! The per-message hot path as free functions over a per-thread table of open stores.
+//!
+//! Why not methods of `NativeStore`: napi-rs 3 tracks every borrow of a class instance's
+//! `&self` (a lock, a hash-map insert and remove, a guard per call) so that it can refuse
+//! conflicting `&mut self` borrows. Per single append that bookkeeping cost as much as the
+//! engine's own work (perf, 128 B appends). A store is only ever used from the JS thread
+//! that opened it, so a thread-local table indexed by a small handle needs no locking.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use bolide_store::record::MessageInput;
+use bolide_store::store::MessageStore;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::convert::{binding_error, decode_packed_host, store_error, AppendOneFields, ErrorCode};
+
+/// Numbers `append_one` reads from (and writes back into) its `io` array.
+const APPEND_ONE_IO: usize = 6;
+/// A bound on a store's interned topic names; the JS side clears them long before.
+const MAX_INTERNED_TOPICS: usize = 1 << 20;
+
+struct OpenStore {
+    store: Arc<MessageStore>,
+    /// Topic names interned by `register_topic`, indexed by id.
+    topics: Vec<String>,
+}
+
+thread_local! {
+    static OPEN_STORES: RefCell<Vec<Option<OpenStore>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Add a store to this thread's table; returns its handle (a free slot is reused).
+pub fn register(store: Arc<MessageStore>) -> u32 {
+    OPEN_STORES.with(|table| {
+        let mut table = table.borrow_mut();
+        let entry = Some(OpenStore { store, topics: Vec::new() });
+        match table.iter().position(Option::is_none) {
+            Some(free) => {
+                table[free] = entry;
+                free as u32
+            }
+            None => {
+                table.push(entry);
+                (table.len() - 1) as u32
+            }
+        }
+    })
+}
+
+/// Drop a store from this thread's table (close, or the JS object was collected).
+pub fn unregister(handle: u32) {
+    // `try_with`: a finalizer may run while the thread's locals are being torn down.
+    let _ = OPEN_STORES.try_with(|table| {
+        if let Ok(mut table) = table.try_borrow_mut() {
+            if let Some(slot) = table.get_mut(handle as usize) {
+                *slot = None;
+            }
+        }
+    });
+}
+
+fn with_store<T>(handle: u32, run: impl FnOnce(&mut OpenStore) -> Result<T, ErrorCode>) -> Result<T, ErrorCode> {
+    OPEN_STORES.with(|table| {
+        let mut table = table
+            .try_borrow_mut()
+            .map_err(|_| binding_error("INTERNAL", "the store table is in use (re-entrant call)"))?;
+        match table.get_mut(handle as usize) {
+            Some(Some(open)) => run(open),
+            _ => Err(binding_error("CLOSED", "the store is closed")),
+        }
+    })
+}
+
+/// Intern a topic name for `append_one`: converting the name from a JS string on every
+/// append cost more than the record's CRC. Returns its id.
+#[napi]
+pub fn register_topic(handle: u32, name: String) -> Result<u32, ErrorCode> {
+    with_store(handle, |open| {
+        if open.topics.len() >= MAX_INTERNED_TOPICS {
+            return Err(binding_error("INVALID_ARGUMENT", "too many interned topics: call clearTopics first"));
+        }
+        open.topics.push(name);
+        Ok((open.topics.len() - 1) as u32)
+    })
+}
+
+/// Forget every interned topic id of the store (the caller forgets its ids too).
+#[napi]
+pub fn clear_topics(handle: u32) -> Result<(), ErrorCode> {
+    with_store(handle, |open| {
+        open.topics.clear();
+        Ok(())
+    })
+}
+
+/// The hot path of a send: one message, its topic as an id from `register_topic`, the
+/// born host pre-encoded (`[ip, port]` as stored) and its numbers in `io`: in, [queueId,
+/// sysFlag, flag, bornTimestamp, reconsumeTimes, preparedTransactionOffset]; out,
+/// [queueOffset, storeTimestamp, size]. Returns the physical offset. (Each positional
+/// number argument was a separate N-API conversion; a typed array is one.)
+#[napi]
+pub fn append_one(
+    handle: u32,
+    topic_id: u32,
+    born_host: &[u8],
+    body: &[u8],
+    properties: &[u8],
+    mut io: Float64ArraySlice<'_>,
+) -> Result<f64, ErrorCode> {
+    // SAFETY: the typed array belongs to the calling JS code, which is blocked in this
+    // call on the only thread that can touch it; the view does not outlive the call.
+    let io = unsafe { io.as_mut() };
+    if io.len() < APPEND_ONE_IO {
+        return Err(binding_error("INVALID_ARGUMENT", format!("io must have room for {APPEND_ONE_IO} numbers")));
+    }
+    let fields = AppendOneFields::read(io)?;
+    let born_host = decode_packed_host(born_host)?;
+    with_store(handle, |open| {
+        let topic = open
+            .topics
+            .get(topic_id as usize)
+            .ok_or_else(|| binding_error("INVALID_ARGUMENT", format!("unknown topic id {topic_id}")))?;
+        let input = MessageInput {
+            topic,
+            queue_id: fields.queue_id,
+            flag: fields.flag,
+            sys_flag: fields.sys_flag,
+            born_timestamp: fields.born_timestamp,
+            born_host,
+            reconsume_times: fields.reconsume_times,
+            prepared_transaction_offset: fields.prepared_transaction_offset,
+            body,
+            properties,
+        };
+        let results = open.store.append(std::slice::from_ref(&input)).map_err(store_error)?;
+        let result = results.first().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
+        io[0] = result.queue_offset as f64;
+        io[1] = result.store_timestamp as f64;
+        io[2] = f64::from(result.size);
+        Ok(result.physical_offset as f64)
+    })
+}
