@@ -27,47 +27,66 @@ struct OpenStore {
     topics: Vec<String>,
 }
 
+/// A slot of the table. A handle names the slot and the generation it was issued in, so the
+/// late `unregister` of a store collected long after its `close` cannot remove the store
+/// that reused its slot (a broker restarted on the same directory in one process).
+#[derive(Default)]
+struct Slot {
+    generation: u16,
+    open: Option<OpenStore>,
+}
+
+/// Stores open at once on one thread (the handle keeps 16 bits for the slot).
+const MAX_OPEN_STORES: usize = 1 << 16;
+
 thread_local! {
-    static OPEN_STORES: RefCell<Vec<Option<OpenStore>>> = const { RefCell::new(Vec::new()) };
+    static OPEN_STORES: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
+}
+
+fn split(handle: u32) -> (usize, u16) {
+    ((handle & 0xffff) as usize, (handle >> 16) as u16)
 }
 
 /// Add a store to this thread's table; returns its handle (a free slot is reused).
-pub fn register(store: Arc<MessageStore>) -> u32 {
+pub fn register(store: Arc<MessageStore>) -> Result<u32, ErrorCode> {
     OPEN_STORES.with(|table| {
         let mut table = table.borrow_mut();
-        let entry = Some(OpenStore { store, topics: Vec::new() });
-        match table.iter().position(Option::is_none) {
-            Some(free) => {
-                table[free] = entry;
-                free as u32
+        let index = match table.iter().position(|slot| slot.open.is_none()) {
+            Some(free) => free,
+            None if table.len() < MAX_OPEN_STORES => {
+                table.push(Slot::default());
+                table.len() - 1
             }
-            None => {
-                table.push(entry);
-                (table.len() - 1) as u32
-            }
-        }
+            None => return Err(binding_error("INVALID_ARGUMENT", "too many stores open on this thread")),
+        };
+        let slot = &mut table[index];
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.open = Some(OpenStore { store, topics: Vec::new() });
+        Ok((u32::from(slot.generation) << 16) | index as u32)
     })
 }
 
 /// Drop a store from this thread's table (close, or the JS object was collected).
 pub fn unregister(handle: u32) {
+    let (index, generation) = split(handle);
     // `try_with`: a finalizer may run while the thread's locals are being torn down.
     let _ = OPEN_STORES.try_with(|table| {
         if let Ok(mut table) = table.try_borrow_mut() {
-            if let Some(slot) = table.get_mut(handle as usize) {
-                *slot = None;
+            if let Some(slot) = table.get_mut(index).filter(|slot| slot.generation == generation) {
+                slot.open = None;
             }
         }
     });
 }
 
 fn with_store<T>(handle: u32, run: impl FnOnce(&mut OpenStore) -> Result<T, ErrorCode>) -> Result<T, ErrorCode> {
+    let (index, generation) = split(handle);
     OPEN_STORES.with(|table| {
         let mut table = table
             .try_borrow_mut()
             .map_err(|_| binding_error("INTERNAL", "the store table is in use (re-entrant call)"))?;
-        match table.get_mut(handle as usize) {
-            Some(Some(open)) => run(open),
+        match table.get_mut(index) {
+            Some(Slot { generation: current, open: Some(open) }) if *current == generation => run(open),
             _ => Err(binding_error("CLOSED", "the store is closed")),
         }
     })

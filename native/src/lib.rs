@@ -44,7 +44,7 @@ impl NativeStore {
     pub fn new(options: StoreOptions) -> Result<Self, ErrorCode> {
         let config = to_config(&options)?;
         let store = Arc::new(MessageStore::open(config).map_err(store_error)?);
-        let fast_handle = fast_path::register(store.clone());
+        let fast_handle = fast_path::register(store.clone())?;
         Ok(NativeStore { store: RwLock::new(Some(store)), exports: Arc::new(SegmentExports::default()), fast_handle })
     }
 

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MessageStore, StoreError, engineVersion } from '../../ts/store/index.js';
 import { tempDir } from '../support/temp.js';
 import { decodeStoredMessage } from '../../ts/protocol/message-record.js';
@@ -141,6 +143,26 @@ test('two stores open in one process keep their own topics and offsets; a closed
   const reopened = open(tempDir(t));
   t.teardown(() => reopened.close());
   t.is(reopened.append(message('Fresh')).queueOffset, 0, 'a store opened after a close takes its slot cleanly');
+});
+
+test('a closed store collected after another took its place does not close the newcomer', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const dir = tempDir(t);
+  const message = { topic: 'Reopened', queueId: 0, body: Buffer.from('x'), properties: Buffer.alloc(0) };
+  (() => {
+    const first = open(dir);
+    first.append(message);
+    first.close();
+  })();
+  const second = open(dir);
+  t.teardown(() => second.close());
+  // The old store's JS objects become collectable only once its listeners are released.
+  for (let i = 0; i < 20; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.is(second.append(message).queueOffset, 1);
 });
 
 test('a single append with a non-integer or out-of-range number is refused with INVALID_ARGUMENT and stores nothing', (t) => {
