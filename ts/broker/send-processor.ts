@@ -14,7 +14,7 @@ import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import { decodeProperties, encodeProperties, MessageProperty, type MessageProperties } from '../protocol/properties.js';
 import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
-import { StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
+import { packHost, StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
 import { SendDeduplicator, type StoredSend } from './send-dedup.js';
 import { routeSentMessage } from './schedule/retry-dlq.js';
@@ -43,6 +43,38 @@ export function splitAddress(address: string): { host: string; port: number } {
   if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
   const port = colon > 0 ? Number(address.slice(colon + 1)) : 0;
   return { host, port: Number.isInteger(port) ? port : 0 };
+}
+
+/** A sender's address, split and packed as stored. */
+interface BornAddress {
+  host: string;
+  port: number;
+  /** undefined when the host does not pack (the store then reports it). */
+  packed: Buffer | undefined;
+}
+
+const bornAddresses = new Map<string, BornAddress>();
+
+/**
+ * splitAddress and packHost, remembered per address string: a connection (or an HTTP client)
+ * sends many messages, and splitting, re-joining and hashing its address for every one of
+ * them showed in HTTP produce profiles.
+ */
+function bornAddressOf(address: string): BornAddress {
+  let born = bornAddresses.get(address);
+  if (born === undefined) {
+    if (bornAddresses.size >= 4096) bornAddresses.clear();
+    const { host, port } = splitAddress(address);
+    let packed: Buffer | undefined;
+    try {
+      packed = packHost(host, port);
+    } catch {
+      packed = undefined;
+    }
+    born = { host, port, packed };
+    bornAddresses.set(address, born);
+  }
+  return born;
 }
 
 function checkTopic(context: BrokerContext, request: RemotingCommand, header: SendMessageRequestHeader):
@@ -129,11 +161,11 @@ function sizeProblem(context: BrokerContext, body: Buffer, properties: Buffer): 
 
 /** Builds the records of a request (one, or one per batch entry). Returns a remark on bad input. */
 function buildMessages(context: BrokerContext, request: RemotingCommand, header: SendMessageRequestHeader,
-  target: SendTarget, born: { host: string; port: number }, predecoded: MessageProperties | undefined):
+  target: SendTarget, born: BornAddress, predecoded: MessageProperties | undefined):
   { messages: AppendMessage[]; uniqKeys: string[]; wait: boolean } | string {
   const base = {
     topic: target.topic.topicName, queueId: target.queueId, sysFlag: header.sysFlag, bornTimestamp: header.bornTimestamp,
-    bornHost: born.host, bornPort: born.port, reconsumeTimes: header.reconsumeTimes ?? 0,
+    bornHost: born.host, bornPort: born.port, bornHostPacked: born.packed, reconsumeTimes: header.reconsumeTimes ?? 0,
   };
   const body = request.body ?? Buffer.alloc(0);
   if (request.code !== RequestCode.SEND_BATCH_MESSAGE) {
@@ -147,7 +179,8 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     // property definitions took the slow path on every send (perf, HTTP produce load).
     const sent: AppendMessage = {
       topic: base.topic, queueId: base.queueId, sysFlag: base.sysFlag, bornTimestamp: base.bornTimestamp,
-      bornHost: base.bornHost, bornPort: base.bornPort, reconsumeTimes: base.reconsumeTimes, body, properties, flag: header.flag,
+      bornHost: base.bornHost, bornPort: base.bornPort, bornHostPacked: base.bornHostPacked, reconsumeTimes: base.reconsumeTimes,
+      body, properties, flag: header.flag,
     };
     // A prepared message becomes a half message as sent (its DELAY waits for the commit); any
     // other goes where retry/DLQ and delay rules put it.
@@ -262,7 +295,7 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   if (refused !== null) return refused;
   let built;
   try {
-    built = buildMessages(context, request, header, target, splitAddress(connectionAddress), inProcess?.properties);
+    built = buildMessages(context, request, header, target, bornAddressOf(connectionAddress), inProcess?.properties);
   } catch (error) {
     if (error instanceof TimerFlowControlError) return reply(request, ResponseCode.SYSTEM_ERROR, error.message);
     return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);

@@ -116,12 +116,24 @@ export class Exchange {
 // the cheaper binary form is used and its text cached: formatting the text form cost more than
 // the append itself in a produce profile. Clients are few; the cache is bounded anyway.
 const addressTexts = new Map<string, string>();
+const ipv4Texts = new Map<number, string>();
 const ADDRESS_CACHE_MAX = 4096;
 
 function addressText(raw: ArrayBuffer): string {
   const bytes = new Uint8Array(raw);
   const v4 = bytes.length === 4 ? 0 : isV4Mapped(bytes) ? 12 : -1;
-  if (v4 >= 0) return `${bytes[v4]}.${bytes[v4 + 1]}.${bytes[v4 + 2]}.${bytes[v4 + 3]}:0`;
+  if (v4 >= 0) {
+    // Cached by number too: the same string object every time keeps its hash, so the send
+    // path's per-address cache finds it without hashing a fresh string per request.
+    const key = (((bytes[v4] as number) << 24) | ((bytes[v4 + 1] as number) << 16) | ((bytes[v4 + 2] as number) << 8) | (bytes[v4 + 3] as number)) >>> 0;
+    let text = ipv4Texts.get(key);
+    if (text === undefined) {
+      text = `${bytes[v4]}.${bytes[v4 + 1]}.${bytes[v4 + 2]}.${bytes[v4 + 3]}:0`;
+      if (ipv4Texts.size >= ADDRESS_CACHE_MAX) ipv4Texts.clear();
+      ipv4Texts.set(key, text);
+    }
+    return text;
+  }
   const cacheKey = Buffer.from(raw).toString('latin1');
   let text = addressTexts.get(cacheKey);
   if (text === undefined) {
