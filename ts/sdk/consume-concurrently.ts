@@ -6,7 +6,8 @@
 
 import { MessageProperty } from '../protocol/index.js';
 import { sendMessageBack } from './consumer-api.js';
-import { callHandler, newContext, submit, type ConsumeHost } from './consume-service.js';
+import { callHandler, logUndecodable, newContext, submit, type ConsumeHost } from './consume-service.js';
+import type { MessageDecodeError } from './errors.js';
 import type { MessageExt } from './message.js';
 import type { ProcessQueue } from './process-queue.js';
 import { Producer, sendForRetry } from './producer.js';
@@ -24,10 +25,20 @@ export class ConcurrentConsumeService {
 
   /** Schedules the handler calls for messages just added to the queue. */
   submitMessages(pq: ProcessQueue, messages: MessageExt[]): void {
-    const batch = this.#host.options.consumeMessageBatchMaxSize ?? 1;
-    for (let i = 0; i < messages.length; i += batch) {
-      const chunk = messages.slice(i, i + batch);
-      submit(this.#host, () => this.#consume(pq, chunk));
+    const host = this.#host;
+    let readable = messages;
+    if (messages.some((message) => host.decodeError(message) !== undefined)) {
+      readable = [];
+      for (const message of messages) {
+        const error = host.decodeError(message);
+        if (error === undefined) readable.push(message);
+        else submit(host, () => this.#failUndecodable(pq, message, error, true));
+      }
+    }
+    const batch = host.options.consumeMessageBatchMaxSize ?? 1;
+    for (let i = 0; i < readable.length; i += batch) {
+      const chunk = readable.slice(i, i + batch);
+      submit(host, () => this.#consume(pq, chunk));
     }
   }
 
@@ -66,6 +77,35 @@ export class ConcurrentConsumeService {
         submit(host, () => this.#consume(pq, retry));
       });
     }
+  }
+
+  /**
+   * Settles a message whose body cannot be decoded as a failed one. Clustering: sent back with
+   * CONSUMER_SEND_MSG_BACK, so the broker redelivers it and after maxReconsumeTimes moves it to
+   * the DLQ; the re-send fallback is not used, since a re-sent copy would lose the sysFlag that
+   * says its body is compressed. Broadcasting: skipped.
+   */
+  async #failUndecodable(pq: ProcessQueue, message: MessageExt, error: MessageDecodeError, first: boolean): Promise<void> {
+    const host = this.#host;
+    if (pq.dropped || !host.running()) return;
+    const clustering = host.messageModel === 'CLUSTERING';
+    if (first) logUndecodable(host, message, error, clustering ? 'send back for redelivery' : 'skipped (broadcasting)');
+    if (clustering) {
+      try {
+        await sendMessageBack(host.core, message, host.groupName, 0, host.options.maxReconsumeTimes ?? 16);
+      } catch (sendError) {
+        // Its offset stays uncommitted meanwhile, so a restart cannot skip it either.
+        host.core.logger.warn('send back of an undecodable message failed; will try again', {
+          msgId: message.msgId, error: String(sendError),
+        });
+        host.core.scheduler.once('undecodable send back', SEND_BACK_RETRY_DELAY_MS, () => {
+          submit(host, () => this.#failUndecodable(pq, message, error, false));
+        });
+        return;
+      }
+    }
+    const offset = pq.remove([message]);
+    if (offset >= 0 && !pq.dropped) host.offsets.update(pq.queue, offset, true);
   }
 
   /** Sends a failed message back for redelivery; false if both ways failed. */

@@ -5,7 +5,7 @@
 
 import { queueKeySet } from './allocate.js';
 import { brokerAddressOf, lockQueues, sendMessageBack, unlockQueues } from './consumer-api.js';
-import { callHandler, newContext, submit, type ConsumeHost } from './consume-service.js';
+import { callHandler, logUndecodable, newContext, submit, type ConsumeHost } from './consume-service.js';
 import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './message.js';
 import type { ProcessQueue } from './process-queue.js';
 
@@ -43,9 +43,13 @@ export class OrderlyConsumeService {
         return;
       }
     }
-    const messages = pq.take(host.options.consumeMessageBatchMaxSize ?? 1);
+    const messages = pq.take(host.options.consumeMessageBatchMaxSize ?? 1, (message) => host.decodeError(message) !== undefined);
     if (messages.length === 0) {
       pq.consumingNow = false;
+      return;
+    }
+    if (host.decodeError(messages[0]!) !== undefined) {
+      again(await this.#settleUndecodable(pq, messages[0]!));
       return;
     }
     const context = newContext(host, pq);
@@ -75,6 +79,24 @@ export class OrderlyConsumeService {
     if (offset >= 0) host.offsets.update(pq.queue, offset, false);
     if (pq.count > 0) again(0);
     else pq.consumingNow = false;
+  }
+
+  /**
+   * A taken message whose body cannot be decoded. Orderly retries are local and could never
+   * decode it, so clustering sends it straight to the DLQ (as past maxReconsumeTimes) and
+   * broadcasting skips it. Returns the delay before the queue's next step.
+   */
+  async #settleUndecodable(pq: ProcessQueue, message: MessageExt): Promise<number> {
+    const host = this.#host;
+    const clustering = host.messageModel === 'CLUSTERING';
+    logUndecodable(host, message, host.decodeError(message)!, clustering ? 'sent to the DLQ' : 'skipped (broadcasting)');
+    if (clustering && !(await this.#sendBackToDlq(message))) {
+      message.reconsumeTimes += 1;
+      pq.rollbackTaken();
+      return host.options.suspendCurrentQueueTimeMillis ?? 1000;
+    }
+    host.offsets.update(pq.queue, pq.commitTaken(), false);
+    return 0;
   }
 
   async #sendBackToDlq(message: MessageExt): Promise<boolean> {

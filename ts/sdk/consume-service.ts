@@ -3,6 +3,7 @@
 // become an Outcome, so nothing a handler does can reject in the background).
 
 import type { ClientCore } from './client-core.js';
+import type { MessageDecodeError } from './errors.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import type { MessageExt } from './message.js';
 import type { OffsetStore } from './offset-store.js';
@@ -29,6 +30,19 @@ export interface ConsumeHost {
   running(): boolean;
   /** The handler in use; set before any message can arrive. */
   handler(): MessageHandler;
+  /** Why a pulled message's body could not be decoded; undefined for a normal message. */
+  decodeError(message: MessageExt): MessageDecodeError | undefined;
+}
+
+/**
+ * A body no codec here decodes never reaches the handler (it could not read it, and waiting
+ * cannot fix it); the services settle it as a failed message instead, so the queue moves on.
+ */
+export function logUndecodable(host: ConsumeHost, message: MessageExt, error: MessageDecodeError, action: string): void {
+  host.core.logger.error('message body cannot be decoded; handled as a consume failure', {
+    msgId: message.msgId, codec: error.codec, topic: message.topic, queueId: message.queueId,
+    queueOffset: message.queueOffset, reconsumeTimes: message.reconsumeTimes, action, error: error.message,
+  });
 }
 
 /** Runs consumption work under the concurrency bound; a failure is logged, never unhandled. */

@@ -8,7 +8,8 @@
 // the allocation strategy; broadcasting consumers take every queue.
 // Failures: a handler that returns RECONSUME_LATER, throws or times out gets its messages sent
 // back (CONSUMER_SEND_MSG_BACK, else re-sent to %RETRY%group); the broker redelivers them later
-// with RECONSUME_TIMES + 1. Nothing in the background ever rejects unobserved.
+// with RECONSUME_TIMES + 1. A body the SDK cannot decode (unknown codec) never reaches the
+// handler and is settled as such a failure. Nothing in the background ever rejects unobserved.
 //
 // This file holds the lifecycle, rebalancing, start offsets and the pull loops; handler calls
 // live in consume-concurrently.ts and consume-orderly.ts (which also owns the broker locks),
@@ -23,7 +24,7 @@ import { ConcurrentConsumeService } from './consume-concurrently.js';
 import { OrderlyConsumeService } from './consume-orderly.js';
 import { ABANDONED, type ConsumeHost } from './consume-service.js';
 import { DeliveryChannel } from './delivery-channel.js';
-import { ClientStateError, MQClientError } from './errors.js';
+import { ClientStateError, MQClientError, type MessageDecodeError } from './errors.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './message.js';
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
@@ -55,6 +56,8 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   readonly #concurrent: ConcurrentConsumeService;
   readonly #orderlyService: OrderlyConsumeService;
   #handler: MessageHandler | undefined;
+  /** Pulled messages whose body could not be decoded, and why (until they are settled). */
+  readonly #decodeErrors = new WeakMap<MessageExt, MessageDecodeError>();
   /** No application handler: messages go to the async iterator. */
   #iterating = false;
   #channel: DeliveryChannel | undefined;
@@ -83,6 +86,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       orderly: this.#orderly, offsets: this.#offsets, limiter: this.#limiter,
       running: () => this.#state === 'running',
       handler: () => this.#handler!,
+      decodeError: (message) => this.#decodeErrors.get(message),
     };
     this.#concurrent = new ConcurrentConsumeService(host);
     this.#orderlyService = new OrderlyConsumeService(host);
@@ -395,7 +399,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
           subscription, commitOffset: this.#offsets.readMemory(pq.queue), commit: this.messageModel === 'CLUSTERING',
           suspendTimeoutMs: options.brokerSuspendMaxTimeMillis ?? 15_000,
           timeoutMs: options.consumerTimeoutMillisWhenSuspend ?? 30_000,
+          keepUndecodable: true,
         });
+        for (const { message, error } of result.undecodable) this.#decodeErrors.set(message, error);
         failures = 0;
         if (!this.#active(pq)) break;
         this.#onPullResult(pq, result.status, result.nextBeginOffset, result.messages, subscription);
