@@ -297,7 +297,10 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   try {
     built = buildMessages(context, request, header, target, bornAddressOf(connectionAddress), inProcess?.properties);
   } catch (error) {
-    if (error instanceof TimerFlowControlError) return reply(request, ResponseCode.SYSTEM_ERROR, error.message);
+    if (error instanceof TimerFlowControlError) {
+      if (inProcess?.throwFlowControl === true) throw error;
+      return reply(request, ResponseCode.SYSTEM_ERROR, error.message);
+    }
     return reply(request, ResponseCode.MESSAGE_ILLEGAL, `the message is illegal: ${errorMessage(error)}`);
   }
   if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
@@ -339,6 +342,7 @@ export interface SendService {
   /**
    * Handles one send. The answer comes at once unless it waits for a SYNC_FLUSH group commit.
    * `inProcess`: what an in-process caller (the gateway) already knows, to skip re-deriving it.
+   * @throws TimerFlowControlError only when `inProcess.throwFlowControl` asks for it.
    */
   send(request: RemotingCommand, bornAddress: string, inProcess?: InProcessSend): RemotingCommand | Promise<RemotingCommand>;
 }
@@ -351,6 +355,12 @@ export interface InProcessSend {
   properties?: MessageProperties;
   /** Every UNIQ_KEY was generated for this send (none was chosen by the client): no duplicate is possible. */
   uniqKeysMinted?: boolean;
+  /**
+   * Throw TimerFlowControlError instead of answering SYSTEM_ERROR when timerMaxPendingMessages
+   * is reached: RocketMQ's answer cannot be told apart from a real internal error, while an HTTP
+   * caller can say "busy, retry later" (503 + Retry-After).
+   */
+  throwFlowControl?: boolean;
 }
 
 export function createSendService(context: BrokerContext): SendService {

@@ -14,6 +14,8 @@ export type GatewayErrorCode =
   | 'CONFLICT'
   | 'FORBIDDEN'
   | 'DLQ_FAILED'
+  /** A timer message refused while timerMaxPendingMessages are pending; retry after a pause. */
+  | 'TIMER_FLOW_CONTROL'
   /** The broker refused a send (status from its response code; `responseCode` has it). */
   | 'SEND_REFUSED';
 
@@ -31,6 +33,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   CONFLICT: 409,
   FORBIDDEN: 403,
   DLQ_FAILED: 500,
+  TIMER_FLOW_CONTROL: 503,
 };
 
 export class GatewayError extends BolideError {
@@ -38,11 +41,15 @@ export class GatewayError extends BolideError {
   readonly status: number;
   /** For SEND_REFUSED: RocketMQ's response code. */
   readonly responseCode: number | undefined;
+  /** Seconds for an HTTP Retry-After header (refusals that pass on their own). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown; status?: number; responseCode?: number }) {
+  constructor(code: GatewayErrorCode, message: string,
+    options?: { cause?: unknown; status?: number; responseCode?: number; retryAfterSeconds?: number }) {
     super(code, message, options);
     this.name = 'GatewayError';
     this.status = options?.status ?? STATUS[code];
     this.responseCode = options?.responseCode;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }

@@ -108,7 +108,9 @@ export class Exchange {
   /** A JSON error body `{ error: { code, message } }`; a body we did not read closes the connection. */
   fail(error: unknown, close = false): void {
     const { status, ...described } = describeError(error);
-    this.send(status, 'application/json', JSON.stringify({ error: described }), {}, close);
+    const retryAfter = error instanceof GatewayError ? error.retryAfterSeconds : undefined;
+    const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
+    this.send(status, 'application/json', JSON.stringify({ error: described }), headers, close);
   }
 }
 

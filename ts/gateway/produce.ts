@@ -21,6 +21,7 @@ import { createUniqIdGenerator } from '../protocol/message-id.js';
 import { encodeProperties, MessageProperty } from '../protocol/properties.js';
 import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import type { InProcessSend } from '../broker/send-processor.js';
+import { TimerFlowControlError } from '../broker/schedule/timer-message.js';
 import { topicNameProblem } from '../broker/topic-config-manager.js';
 import { GatewayError } from './errors.js';
 import type { Exchange } from './http.js';
@@ -29,6 +30,11 @@ export const BATCH_CONTENT_TYPE = 'application/vnd.bolide.batch+json';
 const PROPERTY_HEADER_PREFIX = 'x-bolide-property-';
 const MSG_ID = /^(?:[0-9A-F]{32}|[0-9A-F]{56})$/i;
 export const DEFAULT_PRODUCER_GROUP = 'BOLIDE_HTTP_GATEWAY';
+/**
+ * Retry-After of a timer flow-control refusal. The backlog drains as timers fire, at no rate the
+ * gateway can predict; one second keeps well-behaved clients from hammering a full wheel.
+ */
+const TIMER_FLOW_CONTROL_RETRY_AFTER_S = 1;
 
 /** What the produce route needs from the broker. */
 export interface ProduceTarget {
@@ -200,7 +206,7 @@ export interface SendableMessage {
 
 /**
  * Sends messages through the broker's send path: one SEND_MESSAGE_V2, or a SEND_BATCH_MESSAGE
- * (one queue) for several. @throws GatewayError BAD_REQUEST, BODY_TOO_LARGE, SEND_REFUSED
+ * (one queue) for several. @throws GatewayError BAD_REQUEST, BODY_TOO_LARGE, SEND_REFUSED, TIMER_FLOW_CONTROL
  */
 export function sendMessages(target: ProduceTarget, topic: string, producerGroup: string, queueId: number,
   messages: readonly SendableMessage[], bornAddress: string): ProduceResult | Promise<ProduceResult> {
@@ -217,14 +223,29 @@ export function sendMessages(target: ProduceTarget, topic: string, producerGroup
     : sendCommand(RequestCode.SEND_BATCH_MESSAGE, topic, producerGroup, queueId, {},
       encodeBatch(messages.map((m): BatchMessage => ({ flag: 0, body: m.body, properties: m.properties }))));
   const single = messages.length === 1 ? messages[0] as SendableMessage : undefined;
-  const response = target.send(request, bornAddress, {
-    header,
-    ...(single === undefined ? {} : { properties: single.properties }),
-    uniqKeysMinted: messages.every((m) => m.uniqKeyMinted === true),
-  });
+  let response: RemotingCommand | Promise<RemotingCommand>;
+  try {
+    response = target.send(request, bornAddress, {
+      header,
+      ...(single === undefined ? {} : { properties: single.properties }),
+      uniqKeysMinted: messages.every((m) => m.uniqKeyMinted === true),
+      throwFlowControl: true,
+    });
+  } catch (error) {
+    throw asFlowControlRefusal(error);
+  }
   return response instanceof Promise
-    ? response.then((r) => produceResult(target, topic, messages, r))
+    ? response.then((r) => produceResult(target, topic, messages, r), (error: unknown) => { throw asFlowControlRefusal(error); })
     : produceResult(target, topic, messages, response);
+}
+
+/** A timer flow-control refusal as the gateway's 503; any other error unchanged. */
+function asFlowControlRefusal(error: unknown): unknown {
+  if (!(error instanceof TimerFlowControlError)) return error;
+  // responseCode: what a remoting client would have been answered for the same send.
+  return new GatewayError('TIMER_FLOW_CONTROL', error.message, {
+    responseCode: ResponseCode.SYSTEM_ERROR, retryAfterSeconds: TIMER_FLOW_CONTROL_RETRY_AFTER_S, cause: error,
+  });
 }
 
 function produceResult(target: ProduceTarget, topic: string, messages: readonly SendableMessage[], response: RemotingCommand): ProduceResult {

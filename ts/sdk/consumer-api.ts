@@ -5,8 +5,8 @@ import {
   RequestCode, ResponseCode, decodeStoredMessages, makeRequest, type RemotingCommand,
 } from '../protocol/index.js';
 import type { ClientCore } from './client-core.js';
-import { MQBrokerError, NoRouteError } from './errors.js';
-import { toMessageExt, type MessageExt, type MessageQueue } from './message.js';
+import { MessageDecodeError, MQBrokerError, NoRouteError } from './errors.js';
+import { toMessageExt, toUndecodedMessageExt, type MessageExt, type MessageQueue } from './message.js';
 import type { SubscriptionData } from './subscription.js';
 
 /** Pull sysFlag bits. */
@@ -22,8 +22,13 @@ export interface PullResult {
   nextBeginOffset: number;
   minOffset: number;
   maxOffset: number;
-  /** Decoded messages (before the client-side tag re-check). */
+  /** The messages (before the client-side tag re-check), in offset order. */
   messages: MessageExt[];
+  /**
+   * With `keepUndecodable`: the messages whose body could not be decoded. They are in `messages`
+   * too, at their place (offsets must stay contiguous), with the body as stored.
+   */
+  undecodable: Array<{ message: MessageExt; error: MessageDecodeError }>;
 }
 
 export interface PullRequest {
@@ -40,6 +45,11 @@ export interface PullRequest {
   /** Client-side timeout of the request. */
   timeoutMs: number;
   lite?: boolean;
+  /**
+   * Return a message whose body cannot be decoded (unknown codec, corrupt bytes) in
+   * `undecodable` instead of failing the whole pull with MessageDecodeError.
+   */
+  keepUndecodable?: boolean;
 }
 
 /** The master address of a queue's broker, refreshing the topic route once if unknown. */
@@ -77,10 +87,10 @@ export async function pullMessages(core: ClientCore, request: PullRequest): Prom
     },
   });
   const response = await core.invoke(address, command, request.timeoutMs);
-  return pullResultOf(response, address, request.queue.brokerName);
+  return pullResultOf(response, address, request.queue.brokerName, request.keepUndecodable === true);
 }
 
-function pullResultOf(response: RemotingCommand, address: string, brokerName: string): PullResult {
+function pullResultOf(response: RemotingCommand, address: string, brokerName: string, keepUndecodable: boolean): PullResult {
   const status = ((): PullStatus | undefined => {
     switch (response.code) {
       case ResponseCode.SUCCESS: return 'FOUND';
@@ -98,10 +108,18 @@ function pullResultOf(response: RemotingCommand, address: string, brokerName: st
     minOffset: Number(fields['minOffset'] ?? 0),
     maxOffset: Number(fields['maxOffset'] ?? 0),
     messages: [],
+    undecodable: [],
   };
   if (status === 'FOUND' && response.body !== undefined && response.body.length > 0) {
     result.messages = decodeStoredMessages(response.body).map((stored) => {
-      const message = toMessageExt(stored, brokerName);
+      let message: MessageExt;
+      try {
+        message = toMessageExt(stored, brokerName);
+      } catch (error) {
+        if (!keepUndecodable || !(error instanceof MessageDecodeError)) throw error;
+        message = toUndecodedMessageExt(stored, brokerName);
+        result.undecodable.push({ message, error });
+      }
       message.properties['MIN_OFFSET'] = String(result.minOffset);
       message.properties['MAX_OFFSET'] = String(result.maxOffset);
       return message;

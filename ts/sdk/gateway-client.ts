@@ -78,7 +78,8 @@ export class GatewayRequestError extends MQError {
   constructor(gatewayCode: string, message: string, options?: MQErrorOptions) {
     super('GATEWAY_ERROR', `${gatewayCode}: ${message}`, options);
     this.gatewayCode = gatewayCode;
-    this.retriable = gatewayCode === 'SEND_REFUSED' || gatewayCode === 'INTERNAL';
+    // TIMER_FLOW_CONTROL was SEND_REFUSED before the gateway told flow control apart: still retriable.
+    this.retriable = gatewayCode === 'SEND_REFUSED' || gatewayCode === 'INTERNAL' || gatewayCode === 'TIMER_FLOW_CONTROL';
   }
 }
 

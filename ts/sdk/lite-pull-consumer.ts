@@ -10,7 +10,7 @@ import { ClientStateError, MQClientError } from './errors.js';
 import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './message.js';
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import { ProcessQueue } from './process-queue.js';
-import type { ConsumeFromWhere, MessageModel } from './push-consumer.js';
+import type { ConsumeFromWhere, MessageModel } from './push-consumer-options.js';
 import { parseSubscription, tagMatches, type MessageSelector, type SubscriptionData } from './subscription.js';
 import { homedir } from 'node:os';
 

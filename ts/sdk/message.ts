@@ -107,7 +107,18 @@ export function bodyBuffer(body: Buffer | Uint8Array | string): Buffer {
  * (zlib, LZ4 or ZSTD; MessageDecodeError for anything else), adds MIN/MAX offsets when given, picks the visible msgId.
  */
 export function toMessageExt(stored: StoredMessage, brokerName: string): MessageExt {
-  const body = decompressBody(stored.sysFlag, stored.body);
+  return messageExtOf(stored, brokerName, decompressBody(stored.sysFlag, stored.body));
+}
+
+/**
+ * The record with its body as stored (still compressed): for a body toMessageExt cannot decode,
+ * so the consumer can still send it back or skip it by its offsets.
+ */
+export function toUndecodedMessageExt(stored: StoredMessage, brokerName: string): MessageExt {
+  return messageExtOf(stored, brokerName, stored.body);
+}
+
+function messageExtOf(stored: StoredMessage, brokerName: string, body: Buffer): MessageExt {
   const properties = stored.properties;
   const keys = properties[MessageProperty.KEYS];
   return {

@@ -72,11 +72,20 @@ export class ProcessQueue {
     return this.maxOffsetSeen < 0 ? -1 : this.maxOffsetSeen + 1;
   }
 
-  /** Orderly: takes up to `max` lowest messages for consumption. */
-  take(max: number): MessageExt[] {
+  /**
+   * Orderly: takes up to `max` lowest messages for consumption. A message `alone` picks is taken
+   * by itself (a batch stops before it), so it can be settled apart from the handler's batch.
+   */
+  take(max: number, alone?: (message: MessageExt) => boolean): MessageExt[] {
     const out: MessageExt[] = [];
     for (const [offset, message] of this.#messages) {
       if (out.length >= max) break;
+      if (alone !== undefined && alone(message)) {
+        if (out.length > 0) break;
+        out.push(message);
+        this.#messages.delete(offset);
+        break;
+      }
       out.push(message);
       this.#messages.delete(offset);
     }

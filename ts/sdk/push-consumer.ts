@@ -8,129 +8,37 @@
 // the allocation strategy; broadcasting consumers take every queue.
 // Failures: a handler that returns RECONSUME_LATER, throws or times out gets its messages sent
 // back (CONSUMER_SEND_MSG_BACK, else re-sent to %RETRY%group); the broker redelivers them later
-// with RECONSUME_TIMES + 1. Nothing in the background ever rejects unobserved.
+// with RECONSUME_TIMES + 1. A body the SDK cannot decode (unknown codec) never reaches the
+// handler and is settled as such a failure. Nothing in the background ever rejects unobserved.
+//
+// This file holds the lifecycle, rebalancing, start offsets and the pull loops; handler calls
+// live in consume-concurrently.ts and consume-orderly.ts (which also owns the broker locks),
+// the public option and status types in push-consumer-options.ts.
 
 import { homedir } from 'node:os';
 import { MessageProperty } from '../protocol/index.js';
 import { allocateAveragely, queueKeySet, type AllocateStrategy } from './allocate.js';
-import { ClientCore, type ClientOptions } from './client-core.js';
-import {
-  brokerAddressOf, getConsumerIdList, getMaxOffset, lockQueues, pullMessages, searchOffset, sendMessageBack,
-  unlockQueues,
-} from './consumer-api.js';
+import { ClientCore } from './client-core.js';
+import { getConsumerIdList, getMaxOffset, pullMessages, searchOffset } from './consumer-api.js';
+import { ConcurrentConsumeService } from './consume-concurrently.js';
+import { OrderlyConsumeService } from './consume-orderly.js';
+import { ABANDONED, type ConsumeHost } from './consume-service.js';
 import { DeliveryChannel } from './delivery-channel.js';
-import { ClientStateError, MQClientError } from './errors.js';
+import { ClientStateError, MQClientError, type MessageDecodeError } from './errors.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './message.js';
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import { ProcessQueue } from './process-queue.js';
-import { Producer, sendForRetry } from './producer.js';
+import { retryTopicOf, type MessageHandler, type MessageModel, type PushConsumerOptions } from './push-consumer-options.js';
 import { parseSubscription, tagMatches, type MessageSelector, type SubscriptionData } from './subscription.js';
 
-/** Clustering: each message to one member of the group. Broadcasting: to every member. */
-export type MessageModel = 'CLUSTERING' | 'BROADCASTING';
+export { ConsumeStatus, retryTopicOf } from './push-consumer-options.js';
+export type {
+  ConsumeContext, ConsumeFromWhere, MessageHandler, MessageModel, PushConsumerOptions,
+} from './push-consumer-options.js';
 
-/** Where a group without a committed offset starts. */
-export type ConsumeFromWhere = 'CONSUME_FROM_LAST_OFFSET' | 'CONSUME_FROM_FIRST_OFFSET' | 'CONSUME_FROM_TIMESTAMP';
-
-/** Handler results (Java's ConsumeConcurrentlyStatus and ConsumeOrderlyStatus). */
-export const ConsumeStatus = {
-  /** Concurrent: done. */
-  CONSUME_SUCCESS: 'CONSUME_SUCCESS',
-  /** Concurrent: send back, redeliver later. */
-  RECONSUME_LATER: 'RECONSUME_LATER',
-  /** Orderly: done. */
-  SUCCESS: 'SUCCESS',
-  /** Orderly: retry the same messages after `suspendCurrentQueueTimeMillis`. */
-  SUSPEND_CURRENT_QUEUE_A_MOMENT: 'SUSPEND_CURRENT_QUEUE_A_MOMENT',
-} as const;
-export type ConsumeStatus = (typeof ConsumeStatus)[keyof typeof ConsumeStatus];
-
-/** Passed to each handler call; the handler may change the retry settings. */
-export interface ConsumeContext {
-  readonly messageQueue: MessageQueue;
-  readonly orderly: boolean;
-  /** Concurrent: delay level of the redelivery (0 = broker decides: 3 + reconsumeTimes). */
-  delayLevelWhenNextConsume: number;
-  /** Orderly: pause before retrying after a failure. */
-  suspendCurrentQueueTimeMillis: number;
-  /**
-   * Concurrent, on success: messages after this index are treated as failed (partial success
-   * of a batch). Default: the whole batch.
-   */
-  ackIndex: number;
-}
-
-/** Consumes a batch (≤ consumeMessageBatchMaxSize). Returning nothing means success. */
-export type MessageHandler = (
-  messages: MessageExt[],
-  context: ConsumeContext,
-) => ConsumeStatus | void | Promise<ConsumeStatus | void>;
-
-/** PushConsumer options; defaults are RocketMQ's. */
-export interface PushConsumerOptions extends ClientOptions {
-  groupName: string;
-  /** Default CLUSTERING. */
-  messageModel?: MessageModel;
-  /** Default CONSUME_FROM_LAST_OFFSET. */
-  consumeFromWhere?: ConsumeFromWhere;
-  /** Start time for CONSUME_FROM_TIMESTAMP, epoch ms. Default 30 minutes ago. */
-  consumeTimestamp?: number;
-  /** Default allocateAveragely. */
-  allocateStrategy?: AllocateStrategy;
-  /** Orderly consumption (per-queue serial, broker-locked). Default false. */
-  orderly?: boolean;
-  /** Handler calls running at once (Java's consumeThreadMax). Default 20. */
-  consumeConcurrency?: number;
-  /** Messages per handler call. Default 1. */
-  consumeMessageBatchMaxSize?: number;
-  /** Messages per pull. Default 32. */
-  pullBatchSize?: number;
-  /** Stop pulling a queue holding this many messages. Default 1000. */
-  pullThresholdForQueue?: number;
-  /** Stop pulling a queue holding this many MiB of bodies. Default 100. */
-  pullThresholdSizeForQueue?: number;
-  /** Stop pulling when buffered offsets span more than this. Default 2000. */
-  consumeConcurrentlyMaxSpan?: number;
-  /** Redeliveries before the broker moves a message to the DLQ. Default 16 (orderly: unlimited). */
-  maxReconsumeTimes?: number;
-  /** A handler call running longer counts as failed. Default 15 min. */
-  consumeTimeoutMs?: number;
-  /** Orderly: pause after a failed call. Default 1000 ms. */
-  suspendCurrentQueueTimeMillis?: number;
-  /** First pause after a failed pull (doubles up to 10 s). Default 1000 ms. */
-  pullTimeDelayMillsWhenException?: number;
-  /** Default 20 000 ms. */
-  rebalanceIntervalMs?: number;
-  /** Offset commit period. Default 5000 ms. */
-  persistConsumerOffsetIntervalMs?: number;
-  /** Broker long-poll hold. Default 15 000 ms. */
-  brokerSuspendMaxTimeMillis?: number;
-  /** Client timeout of a long poll. Default 30 000 ms. */
-  consumerTimeoutMillisWhenSuspend?: number;
-  /** Broadcasting offsets directory. Default ~/.rocketmq_offsets. */
-  offsetStoreDir?: string;
-  /**
-   * A new group honours consumeFromWhere even while the queue still holds offset 0 in memory.
-   * By default (like Java's client) a broker answers offset 0 for such a group, so it starts
-   * at the beginning whatever consumeFromWhere says; `true` asks a 5.x broker not to
-   * (QUERY_CONSUMER_OFFSET setZeroIfNotFound=false). Default false.
-   */
-  strictConsumeFromWhere?: boolean;
-  /** How long shutdown waits for running handlers. Default 30 000 ms. */
-  shutdownTimeoutMs?: number;
-}
-
-type Outcome = 'SUCCESS' | 'FAILED' | 'ABANDON';
-const ABANDONED = Symbol('abandoned');
 const PULL_DELAY_MAX_MS = 10_000;
 const FLOW_CONTROL_DELAY_MS = 50;
-const SEND_BACK_RETRY_DELAY_MS = 5000;
-
-/** Name of a group's retry topic. */
-export function retryTopicOf(group: string): string {
-  return `%RETRY%${group}`;
-}
 
 /** A push consumer. Subscribe, set a handler (or iterate), then start. */
 export class PushConsumer implements AsyncIterable<MessageExt> {
@@ -145,11 +53,14 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
   readonly #offsets: OffsetStore;
   readonly #limiter: ConcurrencyLimiter;
   readonly #orderly: boolean;
+  readonly #concurrent: ConcurrentConsumeService;
+  readonly #orderlyService: OrderlyConsumeService;
   #handler: MessageHandler | undefined;
+  /** Pulled messages whose body could not be decoded, and why (until they are settled). */
+  readonly #decodeErrors = new WeakMap<MessageExt, MessageDecodeError>();
   /** No application handler: messages go to the async iterator. */
   #iterating = false;
   #channel: DeliveryChannel | undefined;
-  #retryProducer: Producer | undefined;
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
   #stopping: Promise<void> | undefined;
   #rebalancing: Promise<void> | undefined;
@@ -170,6 +81,15 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     this.#offsets = this.messageModel === 'CLUSTERING'
       ? new RemoteOffsetStore(this.#core, this.groupName, options.strictConsumeFromWhere !== true)
       : new LocalFileOffsetStore(options.offsetStoreDir ?? `${homedir()}/.rocketmq_offsets`, this.groupName);
+    const host: ConsumeHost = {
+      core: this.#core, options, groupName: this.groupName, messageModel: this.messageModel,
+      orderly: this.#orderly, offsets: this.#offsets, limiter: this.#limiter,
+      running: () => this.#state === 'running',
+      handler: () => this.#handler!,
+      decodeError: (message) => this.#decodeErrors.get(message),
+    };
+    this.#concurrent = new ConcurrentConsumeService(host);
+    this.#orderlyService = new OrderlyConsumeService(host);
   }
 
   get clientId(): string {
@@ -252,7 +172,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     const persistMs = this.#options.persistConsumerOffsetIntervalMs ?? 5000;
     scheduler.every('persist offsets', persistMs, persistMs, () => this.#persistOffsets());
     if (this.#orderly && this.messageModel === 'CLUSTERING') {
-      scheduler.every('lock queues', rebalanceMs, rebalanceMs, () => this.#lockAll());
+      scheduler.every('lock queues', rebalanceMs, rebalanceMs, () => this.#orderlyService.lockAll(this.#queues.values()));
     }
     await this.#rebalance();
   }
@@ -282,12 +202,12 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     const queues = [...this.#queues.values()];
     await this.#offsets.persistAll(queues.map((pq) => pq.queue)).catch((error: unknown) =>
       this.#core.logger.warn('final offset commit failed', { error: String(error) }));
-    if (this.#orderly && this.messageModel === 'CLUSTERING') await this.#unlock(queues.map((pq) => pq.queue));
+    if (this.#orderly && this.messageModel === 'CLUSTERING') await this.#orderlyService.unlock(queues.map((pq) => pq.queue));
     for (const pq of queues) pq.dropped = true;
     this.#queues.clear();
     await this.#core.shutdown();
     await Promise.allSettled([...this.#loops]);
-    await this.#retryProducer?.shutdown();
+    await this.#concurrent.shutdown();
     this.#state = 'stopped';
   }
 
@@ -365,7 +285,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     for (const queue of allocated) {
       const key = queueKey(queue);
       if (this.#queues.has(key) || this.#state !== 'running') continue;
-      if (this.#orderly && this.messageModel === 'CLUSTERING' && !(await this.#lockOne(queue))) continue;
+      if (this.#orderly && this.messageModel === 'CLUSTERING' && !(await this.#orderlyService.lockOne(queue))) continue;
       let offset: number;
       try {
         offset = await this.#startOffset(queue);
@@ -395,7 +315,7 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     this.#offsets.remove(pq.queue);
     if (this.#orderly && this.messageModel === 'CLUSTERING') {
       for (let waited = 0; pq.consumingNow && waited < 1000; waited += 50) await this.#core.scheduler.sleep(50);
-      await this.#unlock([pq.queue]);
+      await this.#orderlyService.unlock([pq.queue]);
     }
     this.#core.logger.debug('queue released', { queue: queueKey(pq.queue) });
   }
@@ -435,54 +355,8 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
     }
     await this.#offsets.persistAll(queues);
     for (const queue of queues) this.#offsets.remove(queue);
-    if (this.#orderly && this.messageModel === 'CLUSTERING') await this.#unlock(queues);
+    if (this.#orderly && this.messageModel === 'CLUSTERING') await this.#orderlyService.unlock(queues);
     await this.#rebalance();
-  }
-
-  // ---------------------------------------------------------------------------- locks (orderly)
-
-  async #lockOne(queue: MessageQueue): Promise<boolean> {
-    try {
-      const address = await brokerAddressOf(this.#core, queue);
-      const locked = await lockQueues(this.#core, address, this.groupName, [queue]);
-      return locked.some((q) => compareQueues(q, queue) === 0);
-    } catch (error) {
-      this.#core.logger.debug('lock failed', { queue: queueKey(queue), error: String(error) });
-      return false;
-    }
-  }
-
-  async #lockAll(): Promise<void> {
-    const byBroker = new Map<string, ProcessQueue[]>();
-    for (const pq of this.#queues.values()) {
-      const list = byBroker.get(pq.queue.brokerName) ?? [];
-      list.push(pq);
-      byBroker.set(pq.queue.brokerName, list);
-    }
-    for (const [brokerName, pqs] of byBroker) {
-      const address = this.#core.masterAddress(brokerName);
-      if (address === undefined) continue;
-      try {
-        const locked = queueKeySet(await lockQueues(this.#core, address, this.groupName, pqs.map((pq) => pq.queue)));
-        for (const pq of pqs) {
-          pq.locked = locked.has(queueKey(pq.queue));
-          if (pq.locked) pq.lastLockAtMs = Date.now();
-        }
-      } catch (error) {
-        this.#core.logger.warn('lock renewal failed', { brokerName, error: String(error) });
-      }
-    }
-  }
-
-  async #unlock(queues: MessageQueue[]): Promise<void> {
-    const byBroker = new Map<string, MessageQueue[]>();
-    for (const queue of queues) byBroker.set(queue.brokerName, [...(byBroker.get(queue.brokerName) ?? []), queue]);
-    await Promise.all([...byBroker].map(async ([brokerName, list]) => {
-      const address = this.#core.masterAddress(brokerName);
-      if (address === undefined) return;
-      await unlockQueues(this.#core, address, this.groupName, list).catch((error: unknown) =>
-        this.#core.logger.debug('unlock failed', { brokerName, error: String(error) }));
-    }));
   }
 
   // ---------------------------------------------------------------------------- pulling
@@ -525,7 +399,9 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
           subscription, commitOffset: this.#offsets.readMemory(pq.queue), commit: this.messageModel === 'CLUSTERING',
           suspendTimeoutMs: options.brokerSuspendMaxTimeMillis ?? 15_000,
           timeoutMs: options.consumerTimeoutMillisWhenSuspend ?? 30_000,
+          keepUndecodable: true,
         });
+        for (const { message, error } of result.undecodable) this.#decodeErrors.set(message, error);
         failures = 0;
         if (!this.#active(pq)) break;
         this.#onPullResult(pq, result.status, result.nextBeginOffset, result.messages, subscription);
@@ -559,207 +435,14 @@ export class PushConsumer implements AsyncIterable<MessageExt> {
       return;
     }
     pq.add(wanted);
-    if (this.#orderly) this.#kickOrderly(pq);
-    else {
-      const batch = this.#options.consumeMessageBatchMaxSize ?? 1;
-      for (let i = 0; i < wanted.length; i += batch) {
-        const chunk = wanted.slice(i, i + batch);
-        this.#submit(() => this.#consumeConcurrently(pq, chunk));
-      }
-    }
+    if (this.#orderly) this.#orderlyService.kick(pq);
+    else this.#concurrent.submitMessages(pq, wanted);
   }
 
   /** A message redelivered through %RETRY%group shows its original topic. */
   #restoreRetryTopic(message: MessageExt): void {
     const original = message.properties[MessageProperty.RETRY_TOPIC];
     if (original !== undefined && message.topic === retryTopicOf(this.groupName)) message.topic = original;
-  }
-
-  // ---------------------------------------------------------------------------- consuming
-
-  /** Runs consumption work under the concurrency bound; a failure is logged, never unhandled. */
-  #submit(task: () => Promise<void>): void {
-    this.#limiter.run(task).catch((error: unknown) =>
-      this.#core.logger.error('consume task failed', { error: String(error) }));
-  }
-
-  async #callHandler(messages: MessageExt[], context: ConsumeContext): Promise<Outcome> {
-    const handler = this.#handler!;
-    const timeoutMs = this.#options.consumeTimeoutMs ?? 15 * 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<'TIMEOUT'>((resolve) => { timer = setTimeout(() => resolve('TIMEOUT'), timeoutMs); });
-      const result = await Promise.race([Promise.resolve().then(() => handler(messages, context)), timeout]);
-      if (result === 'TIMEOUT') {
-        this.#core.logger.warn('handler timed out', { timeoutMs, count: messages.length });
-        return 'FAILED';
-      }
-      const success = result === undefined || result === ConsumeStatus.CONSUME_SUCCESS
-        || result === ConsumeStatus.SUCCESS;
-      if (success) return 'SUCCESS';
-      return 'FAILED';
-    } catch (error) {
-      if (error === ABANDONED) return 'ABANDON';
-      this.#core.logger.warn('handler threw', { error: String(error), count: messages.length });
-      return 'FAILED';
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #context(pq: ProcessQueue): ConsumeContext {
-    return {
-      messageQueue: pq.queue,
-      orderly: this.#orderly,
-      delayLevelWhenNextConsume: 0,
-      suspendCurrentQueueTimeMillis: this.#options.suspendCurrentQueueTimeMillis ?? 1000,
-      ackIndex: Number.MAX_SAFE_INTEGER,
-    };
-  }
-
-  async #consumeConcurrently(pq: ProcessQueue, messages: MessageExt[]): Promise<void> {
-    // Shutting down: buffered messages stay uncommitted and are delivered again later.
-    if (pq.dropped || this.#state !== 'running') return;
-    const context = this.#context(pq);
-    const outcome = await this.#callHandler(messages, context);
-    if (outcome === 'ABANDON' || pq.dropped) return;
-    let keep: MessageExt[] = [];
-    // Java semantics: a failed call fails the whole batch; a successful one may ack a prefix.
-    const failed = outcome === 'FAILED' ? messages : messages.slice(Math.max(0, context.ackIndex + 1));
-    if (failed.length > 0) {
-      if (this.messageModel === 'BROADCASTING') {
-        this.#core.logger.warn('broadcast consumption failed; messages dropped', { count: failed.length });
-      } else {
-        for (const message of failed) {
-          if (!(await this.#sendBack(message, context.delayLevelWhenNextConsume))) keep.push(message);
-        }
-      }
-    }
-    const done = keep.length === 0 ? messages : messages.filter((message) => !keep.includes(message));
-    const offset = pq.remove(done);
-    if (offset >= 0 && !pq.dropped) this.#offsets.update(pq.queue, offset, true);
-    if (keep.length > 0) {
-      for (const message of keep) message.reconsumeTimes += 1;
-      const retry = keep;
-      keep = [];
-      this.#core.scheduler.once('local reconsume', SEND_BACK_RETRY_DELAY_MS, () => {
-        this.#submit(() => this.#consumeConcurrently(pq, retry));
-      });
-    }
-  }
-
-  /** Sends a failed message back for redelivery; false if both ways failed. */
-  async #sendBack(message: MessageExt, delayLevel: number): Promise<boolean> {
-    const maxReconsumeTimes = this.#options.maxReconsumeTimes ?? 16;
-    try {
-      await sendMessageBack(this.#core, message, this.groupName, delayLevel, maxReconsumeTimes);
-      return true;
-    } catch (error) {
-      this.#core.logger.warn('send back failed; re-sending to the retry topic', {
-        msgId: message.msgId, error: String(error),
-      });
-    }
-    try {
-      const producer = await this.#ensureRetryProducer();
-      const properties: Record<string, string> = { ...message.properties };
-      delete properties[MessageProperty.RECONSUME_TIME];
-      delete properties[MessageProperty.MAX_RECONSUME_TIMES];
-      delete properties[MessageProperty.DELAY];
-      properties[MessageProperty.RETRY_TOPIC] = message.topic;
-      properties[MessageProperty.ORIGIN_MESSAGE_ID] ??= message.msgId;
-      const retry = {
-        topic: retryTopicOf(this.groupName), body: message.body, flag: message.flag,
-        delayTimeLevel: 3 + message.reconsumeTimes,
-      };
-      await producer[sendForRetry](retry, properties, message.reconsumeTimes + 1, maxReconsumeTimes);
-      return true;
-    } catch (error) {
-      this.#core.logger.warn('re-send to the retry topic failed; will consume again locally', {
-        msgId: message.msgId, error: String(error),
-      });
-      return false;
-    }
-  }
-
-  async #ensureRetryProducer(): Promise<Producer> {
-    if (this.#retryProducer === undefined) {
-      const producer = new Producer({
-        ...this.#options, groupName: 'CLIENT_INNER_PRODUCER', logger: this.#core.logger,
-      });
-      await producer.start();
-      this.#retryProducer = producer;
-    }
-    return this.#retryProducer;
-  }
-
-  #kickOrderly(pq: ProcessQueue): void {
-    if (pq.consumingNow || pq.dropped) return;
-    pq.consumingNow = true;
-    this.#submit(() => this.#consumeOrderlyStep(pq));
-  }
-
-  /** One orderly handler call for a queue; schedules the next step itself. */
-  async #consumeOrderlyStep(pq: ProcessQueue): Promise<void> {
-    const scheduler = this.#core.scheduler;
-    const again = (delayMs: number): void => {
-      scheduler.once('orderly consume', delayMs, () => this.#submit(() => this.#consumeOrderlyStep(pq)));
-    };
-    if (pq.dropped || this.#state !== 'running') {
-      pq.consumingNow = false;
-      return;
-    }
-    if (this.messageModel === 'CLUSTERING' && (!pq.locked || pq.lockExpired)) {
-      if (await this.#lockOne(pq.queue)) {
-        pq.locked = true;
-        pq.lastLockAtMs = Date.now();
-      } else {
-        pq.locked = false;
-        again(100);
-        return;
-      }
-    }
-    const messages = pq.take(this.#options.consumeMessageBatchMaxSize ?? 1);
-    if (messages.length === 0) {
-      pq.consumingNow = false;
-      return;
-    }
-    const context = this.#context(pq);
-    const outcome = await this.#callHandler(messages, context);
-    if (outcome === 'ABANDON' || pq.dropped) {
-      pq.rollbackTaken();
-      pq.consumingNow = false;
-      return;
-    }
-    if (outcome === 'FAILED') {
-      const max = this.#options.maxReconsumeTimes ?? Infinity;
-      if (messages.some((message) => message.reconsumeTimes >= max)) {
-        // Past the limit: to the DLQ (delay level −1), then carry on with the next messages.
-        const sent = await Promise.all(messages.map((message) => this.#sendBackToDlq(message)));
-        if (sent.every((ok) => ok)) {
-          this.#offsets.update(pq.queue, pq.commitTaken(), false);
-          again(0);
-          return;
-        }
-      }
-      for (const message of messages) message.reconsumeTimes += 1;
-      pq.rollbackTaken();
-      again(context.suspendCurrentQueueTimeMillis);
-      return;
-    }
-    const offset = pq.commitTaken();
-    if (offset >= 0) this.#offsets.update(pq.queue, offset, false);
-    if (pq.count > 0) again(0);
-    else pq.consumingNow = false;
-  }
-
-  async #sendBackToDlq(message: MessageExt): Promise<boolean> {
-    try {
-      await sendMessageBack(this.#core, message, this.groupName, -1, this.#options.maxReconsumeTimes ?? 16);
-      return true;
-    } catch (error) {
-      this.#core.logger.warn('send to DLQ failed', { msgId: message.msgId, error: String(error) });
-      return false;
-    }
   }
 
   async #persistOffsets(): Promise<void> {

@@ -80,6 +80,21 @@ test('a POST with a delivery time answers with a recallHandle that RECALL_MESSAG
   t.is(value('bolide_timer_wheel_bytes') % (28 * 65_536), 0, 'the pool is whole chunks');
 });
 
+test('a timer POST past timerMaxPendingMessages is a 503 TIMER_FLOW_CONTROL with Retry-After; plain POSTs still succeed', async (t) => {
+  const { base } = await gatewayCluster(t, { timerMaxPendingMessages: 2 });
+  const timer = { 'x-bolide-delay-ms': '60000' };
+  for (const body of ['t0', 't1']) t.is((await post(base, 'HttpTimerCap', body, timer)).status, 200);
+  const refused = await post(base, 'HttpTimerCap', 't2', timer);
+  t.is(refused.status, 503);
+  t.is(refused.headers.get('retry-after'), '1');
+  const { error } = await refused.json() as { error: { code: string; message: string; responseCode: number } };
+  t.is(error.code, 'TIMER_FLOW_CONTROL');
+  t.is(error.responseCode, ResponseCode.SYSTEM_ERROR);
+  t.regex(error.message, /2 timer messages pending, timerMaxPendingMessages is 2/);
+  t.is((await post(base, 'HttpTimerCap', 'now')).status, 200);
+  t.is((await post(base, 'HttpTimerCap', 'level', { 'x-bolide-delay-level': '1' })).status, 200);
+});
+
 test('a retried POST with the same x-bolide-msg-id returns the first result and is stored once', async (t) => {
   const { base, broker } = await gatewayCluster(t);
   const msgId = '7F00000100002A9F0000000000000001';

@@ -41,6 +41,17 @@ test('produce over the WebSocket: one message and a batch, answered with SendRes
   t.is((refused as GatewayRequestError).gatewayCode, 'BAD_REQUEST');
 });
 
+test('a timer produce over the WebSocket past timerMaxPendingMessages fails with a retriable TIMER_FLOW_CONTROL error', async (t) => {
+  const { client } = await setup(t, { timerMaxPendingMessages: 1 });
+  const later = () => ({ topic: 'WsTimerCap', body: 'later', deliverTimeMs: Date.now() + 60_000 });
+  t.like(await client.send(later()), { sendStatus: 'SEND_OK' });
+  const refused = await t.throwsAsync(client.send(later()));
+  t.true(refused instanceof GatewayRequestError);
+  t.is((refused as GatewayRequestError).gatewayCode, 'TIMER_FLOW_CONTROL');
+  t.true((refused as GatewayRequestError).retriable);
+  t.like(await client.send({ topic: 'WsTimerCap', body: 'now' }), { sendStatus: 'SEND_OK' });
+});
+
 test('a subscription receives every message once within its window, acks settle them, a failure is redelivered', async (t) => {
   const { client, base } = await setup(t);
   for (let i = 0; i < 60; i += 1) await client.send({ topic: 'WsSub', body: `m${i}` });

@@ -126,6 +126,17 @@ test('process queue (orderly): take, roll back in front, commit', (t) => {
   t.is(pq.commitTaken(), 4);
 });
 
+test('process queue (orderly): a message take() must handle alone is taken by itself, never inside a batch', (t) => {
+  const pq = new ProcessQueue({ topic: 'T', brokerName: 'b', queueId: 0 });
+  pq.add([0, 1, 2, 3, 4].map(fakeMessage));
+  const alone = (m: MessageExt) => m.queueOffset === 2;
+  t.deepEqual(pq.take(4, alone).map((m) => m.queueOffset), [0, 1]);
+  t.is(pq.commitTaken(), 2);
+  t.deepEqual(pq.take(4, alone).map((m) => m.queueOffset), [2]);
+  t.is(pq.commitTaken(), 3);
+  t.deepEqual(pq.take(4, alone).map((m) => m.queueOffset), [3, 4]);
+});
+
 test('delivery channel: ack on next(), abandon on close, return() acks the message in hand', async (t) => {
   const channel = new DeliveryChannel();
   const first = channel.deliver(fakeMessage(1));
