@@ -17,7 +17,7 @@ import type { RequestHandler } from '../remoting/processor-table.js';
 import { packHost, StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
 import { SendDeduplicator, type StoredSend } from './send-dedup.js';
-import { routeSentMessage } from './schedule/retry-dlq.js';
+import { mayBeRerouted, routeSentMessage } from './schedule/retry-dlq.js';
 import { TIMER_OUT_MS, TIMER_TOPIC, TimerFlowControlError } from './schedule/timer-message.js';
 import { encodeRecallHandle } from '../protocol/recall-handle.js';
 import {
@@ -185,7 +185,7 @@ function buildMessages(context: BrokerContext, request: RemotingCommand, header:
     // A prepared message becomes a half message as sent (its DELAY waits for the commit); any
     // other goes where retry/DLQ and delay rules put it.
     const half = halfMessageIfPrepared(header, decoded, sent);
-    const message = half !== sent ? half : routeRetryMessage(context, header, sent);
+    const message = half !== sent ? half : mayBeRerouted(sent.topic, decoded) ? routeRetryMessage(context, header, sent) : sent;
     return { messages: [message], uniqKeys: uniq === undefined ? [] : [uniq], wait: decoded[MessageProperty.WAIT] !== 'false' };
   }
   const messages: AppendMessage[] = [];
