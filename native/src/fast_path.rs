@@ -153,8 +153,7 @@ pub fn append_one(
             body,
             properties,
         };
-        let results = open.store.append(std::slice::from_ref(&input)).map_err(store_error)?;
-        let result = results.first().ok_or_else(|| binding_error("INTERNAL", "append returned no result"))?;
+        let result = open.store.append_one(&input).map_err(store_error)?;
         io[0] = result.queue_offset as f64;
         io[1] = result.store_timestamp as f64;
         io[2] = f64::from(result.size);

@@ -173,3 +173,20 @@ fn records_stay_intact_when_written_pages_are_unmapped_behind_the_writer_and_bef
         assert!(on_disk == segment.slice(0, BIG as usize), "segment {} differs from its file", segment.path().display());
     }
 }
+
+#[test]
+fn single_appends_and_batches_share_one_queue_offset_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let body = body_for_record_size(200);
+    let first = log.append_one(&message(&body), 1).unwrap();
+    let batch = log.append(&[message(&body), message(&body)], 1).unwrap();
+    let last = log.append_one(&message(&body), 1).unwrap();
+    assert_eq!(
+        [first.queue_offset, batch[0].queue_offset, batch[1].queue_offset, last.queue_offset],
+        [0, 1, 2, 3]
+    );
+    assert_eq!(batch[0].physical_offset, first.physical_offset + u64::from(first.size));
+    assert_eq!(last.physical_offset, batch[1].physical_offset + u64::from(batch[1].size));
+    assert_eq!(walk(&log).iter().map(|(_, q)| *q).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+}

@@ -198,6 +198,15 @@ impl MessageStore {
         Ok(results)
     }
 
+    /// `append` of a single message, without the result vector.
+    pub fn append_one(&self, message: &MessageInput<'_>) -> Result<AppendResult> {
+        self.check_open()?;
+        self.clean.check_writable()?;
+        let result = self.commit_log.append_one(message, now_ms())?;
+        self.dispatcher.wake();
+        Ok(result)
+    }
+
     /// SYNC_FLUSH: start a group commit of everything appended so far. Callers that append in
     /// bursts (the JS side, once per event-loop turn) call this once per burst, so one fsync
     /// covers the whole burst instead of the first append alone. The flusher also syncs on its
