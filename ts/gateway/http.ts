@@ -19,7 +19,8 @@ export class Exchange {
   readonly headers: ReadonlyMap<string, string>;
 
   constructor(readonly res: HttpResponse, req: HttpRequest) {
-    this.method = req.getMethod().toUpperCase();
+    const method = req.getMethod();
+    this.method = UPPER_METHODS.get(method) ?? method.toUpperCase();
     this.url = req.getUrl();
     this.#queryText = req.getQuery() ?? '';
     const headers = new Map<string, string>();
@@ -91,12 +92,12 @@ export class Exchange {
   }
 
   /** Sends a reply (once; ignored after an abort). `close` ends the connection after it. */
-  send(status: number, contentType: string, body: string | Buffer, extraHeaders: Record<string, string> = {}, close = false): void {
+  send(status: number, contentType: string, body: string | Buffer, extraHeaders: Record<string, string> = NO_HEADERS, close = false): void {
     if (this.finished) return;
     this.#done = true;
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
-      for (const [name, value] of Object.entries(extraHeaders)) this.res.writeHeader(name, value);
+      if (extraHeaders !== NO_HEADERS) for (const [name, value] of Object.entries(extraHeaders)) this.res.writeHeader(name, value);
       this.res.end(body, close);
     });
   }
@@ -170,8 +171,21 @@ const REASONS: Record<number, string> = {
   429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
+const NO_HEADERS: Record<string, string> = Object.freeze({});
+/** uWS reports methods in lower case; upper-casing a fresh string per request showed in profiles. */
+const UPPER_METHODS: ReadonlyMap<string, string> = new Map(
+  ['get', 'post', 'put', 'delete', 'head', 'options', 'patch'].map((m) => [m, m.toUpperCase()]),
+);
+const statusLines = new Map<number, string>();
+
+/** "200 OK" and friends, built once per status (every reply writes one). */
 function statusLine(status: number): string {
-  return `${status} ${REASONS[status] ?? 'Status'}`;
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `${status} ${REASONS[status] ?? 'Status'}`;
+    statusLines.set(status, line);
+  }
+  return line;
 }
 
 /** An integer query parameter within [min, max], or the default; BAD_REQUEST otherwise. */
