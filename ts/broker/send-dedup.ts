@@ -18,10 +18,12 @@
 // committing a half message) never come through here. Retry and DLQ topics are never
 // de-duplicated: consumers' fallback send-back re-sends the same UNIQ_KEY once per attempt.
 // Consequence worth knowing: re-sending the same message object (same UNIQ_KEY) to the same topic
-// within the window stores it once. Delay-level and timer sends count as sends to their REAL_TOPIC
-// though they wait in SCHEDULE_TOPIC_XXXX / rmq_sys_wheel_timer (a retried timer send is answered
-// with the first one's recallHandle); the post-restart IndexFile lookup does not find those (the
-// index holds them under the system topic), so after a restart their retries are stored again.
+// within the window stores it once. Delay-level, timer and transactional (half) sends count as
+// sends to their REAL_TOPIC though they wait in SCHEDULE_TOPIC_XXXX / rmq_sys_wheel_timer /
+// RMQ_SYS_TRANS_HALF_TOPIC (a retried timer send is answered with the first one's recallHandle, a
+// retried half send with the first half's offsets, which its END_TRANSACTION then names). After a
+// restart, the IndexFile lookup of such a send asks the topic it would wait in first (the index
+// holds the parked copy under it), then its REAL_TOPIC (the copy delivered or committed since).
 
 import { decodeStoredMessage } from '../protocol/message-record.js';
 import { MessageProperty } from '../protocol/properties.js';
@@ -34,7 +36,12 @@ import { DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX, SystemTopic } from '.
  * Where the send path parks delay-level and timer messages until they are due, under REAL_TOPIC:
  * a send stored there is still a send to its REAL_TOPIC (and its retry a duplicate).
  */
-const PARKING_TOPICS: ReadonlySet<string> = new Set([SystemTopic.SCHEDULE, SystemTopic.TIMER]);
+const PARKING_TOPICS: ReadonlySet<string> = new Set([SystemTopic.SCHEDULE, SystemTopic.TIMER, SystemTopic.TRANS_HALF]);
+
+/** Whether a send stored in `topic` waits there for its REAL_TOPIC (see PARKING_TOPICS). */
+export function isParkingTopic(topic: string): boolean {
+  return PARKING_TOPICS.has(topic);
+}
 
 export interface SendDedupOptions {
   enabled: boolean;
@@ -143,7 +150,7 @@ export class SendDeduplicator {
    * The stored copies of a send whose every UNIQ_KEY is known, in the send's order; null when any
    * key is new (then the whole send is stored: a partly repeated batch is not split).
    */
-  lookup(topic: string, uniqKeys: readonly string[], now = Date.now()): StoredSend[] | null {
+  lookup(topic: string, uniqKeys: readonly string[], now = Date.now(), parkedIn?: string): StoredSend[] | null {
     if (!this.#options.enabled || uniqKeys.length === 0 || !isDeduplicatedTopic(topic)) return null;
     this.#expire(now);
     const found: StoredSend[] = [];
@@ -151,7 +158,7 @@ export class SendDeduplicator {
       const physicalOffset = this.#table.position(this.#key(topic, uniqKey));
       const send = physicalOffset >= 0
         ? storedCopy(this.#store, physicalOffset, topic, uniqKey)
-        : this.#lookupBeforeStart(topic, uniqKey, now);
+        : this.#lookupBeforeStart(topic, uniqKey, now, parkedIn);
       if (send === undefined) return null;
       found.push(send);
     }
@@ -194,21 +201,27 @@ export class SendDeduplicator {
     }
   }
 
-  /** For one window after start: a send stored before the start is found through the IndexFile. */
-  #lookupBeforeStart(topic: string, uniqKey: string, now: number): StoredSend | undefined {
+  /**
+   * For one window after start: a send stored before the start is found through the IndexFile,
+   * under the topic it waits in (`parkedIn`, if it is one that waits) and under its own topic.
+   */
+  #lookupBeforeStart(topic: string, uniqKey: string, now: number, parkedIn: string | undefined): StoredSend | undefined {
     if (!this.#storedBeforeStart || now - this.#startedAt >= this.#options.windowMs) return undefined;
     const begin = now - this.#options.windowMs;
-    let offsets: number[];
-    try {
-      offsets = this.#store.queryByKey(topic, uniqKey, 4, begin, this.#startedAt);
-    } catch {
-      return undefined; // index off or unreadable: behave as if unknown (store the send)
-    }
-    for (const physicalOffset of offsets) {
-      const send = storedCopy(this.#store, physicalOffset, topic, uniqKey);
-      if (send === undefined) continue;
-      this.#indexHits += 1;
-      return send;
+    const indexedUnder = parkedIn !== undefined && PARKING_TOPICS.has(parkedIn) ? [parkedIn, topic] : [topic];
+    for (const indexTopic of indexedUnder) {
+      let offsets: number[];
+      try {
+        offsets = this.#store.queryByKey(indexTopic, uniqKey, 4, begin, this.#startedAt);
+      } catch {
+        return undefined; // index off or unreadable: behave as if unknown (store the send)
+      }
+      for (const physicalOffset of offsets) {
+        const send = storedCopy(this.#store, physicalOffset, topic, uniqKey);
+        if (send === undefined) continue;
+        this.#indexHits += 1;
+        return send;
+      }
     }
     return undefined;
   }

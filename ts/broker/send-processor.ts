@@ -16,7 +16,7 @@ import { decodeSendMessageHeader } from '../protocol/send-header.js';
 import type { RequestHandler } from '../remoting/processor-table.js';
 import { packHost, StoreError, type AppendMessage, type AppendResult } from '../store/index.js';
 import { reply, type BrokerContext } from './broker-context.js';
-import { SendDeduplicator, type StoredSend } from './send-dedup.js';
+import { isParkingTopic, SendDeduplicator, type StoredSend } from './send-dedup.js';
 import { mayBeRerouted, routeSentMessage } from './schedule/retry-dlq.js';
 import { TIMER_OUT_MS, TIMER_TOPIC, TimerFlowControlError } from './schedule/timer-message.js';
 import { encodeRecallHandle } from '../protocol/recall-handle.js';
@@ -306,7 +306,9 @@ function handleSendInner(context: BrokerContext, dedup: SendDeduplicator, reques
   if (typeof built === 'string') return reply(request, ResponseCode.MESSAGE_ILLEGAL, built);
   const wait = built.wait;
   // A UNIQ_KEY minted for this very send cannot have been stored before: no lookup.
-  const duplicate = inProcess?.uniqKeysMinted === true ? null : dedup.lookup(header.topic, built.uniqKeys);
+  const storedIn = (built.messages[0] as AppendMessage).topic;
+  const duplicate = inProcess?.uniqKeysMinted === true ? null
+    : dedup.lookup(header.topic, built.uniqKeys, Date.now(), isParkingTopic(storedIn) ? storedIn : undefined);
   if (duplicate !== null) return duplicateResponse(context, request, header.topic, duplicate, built.uniqKeys, wait);
   let results: AppendResult[];
   try {

@@ -52,6 +52,18 @@ test('a repeated delay-level or timer send is stored once too, though it waits i
   t.truthy(cases.length);
 });
 
+test('a repeated transactional half send is stored once and answered with the first half\'s offsets', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t);
+  const half = { TRAN_MSG: 'true', PGROUP: 'dedup-tx', UNIQ_KEY: `${UNIQ}E1` };
+  const send = () => client.invoke(brokerAddr, sendRequest({ topic: 'DedupHalf', queueId: 1, producerGroup: 'dedup-tx', properties: half }));
+  const first = await send();
+  const again = await send();
+  t.deepEqual(positionOf(again), positionOf(first));
+  t.is(again.extFields['queueId'], '1');
+  broker.store.waitDispatched();
+  t.is(broker.store.maxOffset('RMQ_SYS_TRANS_HALF_TOPIC', 0), 1, 'one half message');
+});
+
 test('a repeated batch returns the first msgIds; a batch with one new key is stored whole', async (t) => {
   const { client, brokerAddr, broker } = await startCluster(t);
   const batch = (keys: string[]) => sendRequest({
@@ -99,6 +111,30 @@ test('after a restart on the same store, a retried send is answered with the cop
   const fresh = positionOf(await client.invoke(restarted.brokerAddr,
     sendRequest({ topic: 'DedupRestart', properties: { UNIQ_KEY: `${UNIQ}01` } })));
   t.is(fresh.queueOffset, '1');
+});
+
+test('after a restart, retried delay-level, timer and half sends are answered with the copies parked before', async (t) => {
+  const storeDir = tempDir(t, 'bolide-dedup-parked-restart-');
+  const { client, brokerAddr, broker } = await startCluster(t, { storePathRootDir: storeDir });
+  const cases: Array<[string, Record<string, string>, string, number]> = [
+    ['level', { DELAY: '3', UNIQ_KEY: `${UNIQ}F1` }, 'SCHEDULE_TOPIC_XXXX', 2],
+    ['timer', { TIMER_DELAY_SEC: '600', UNIQ_KEY: `${UNIQ}F2` }, 'rmq_sys_wheel_timer', 0],
+    ['half', { TRAN_MSG: 'true', PGROUP: 'dedup-tx', UNIQ_KEY: `${UNIQ}F3` }, 'RMQ_SYS_TRANS_HALF_TOPIC', 0],
+  ];
+  const request = (properties: Record<string, string>) =>
+    sendRequest({ topic: 'DedupParkedRestart', queueId: 1, producerGroup: 'dedup-tx', properties });
+  const firsts = [];
+  for (const [, properties] of cases) firsts.push(positionOf(await client.invoke(brokerAddr, request(properties))));
+  broker.store.waitDispatched();
+  await broker.shutdown();
+  const restarted = await startBroker(t, { storePathRootDir: storeDir });
+  for (const [index, [name, properties, parkedIn, queueId]] of cases.entries()) {
+    const again = positionOf(await client.invoke(restarted.brokerAddr, request(properties)));
+    t.is(again.queueOffset, firsts[index]?.queueOffset, `${name}: the parked copy's offset`);
+    t.is(again.queueId, '1', `${name}: the queue sent to`);
+    restarted.store.waitDispatched();
+    t.is(restarted.store.maxOffset(parkedIn, queueId), 1, `${name}: still one copy in ${parkedIn}`);
+  }
 });
 
 // The window and the memory bound, on the class with a controlled clock, over a real store (a
