@@ -4,9 +4,11 @@
 import { createRequire } from 'node:module';
 import type * as Binding from './binding.cjs';
 import { StoreError, toStoreError } from './errors.js';
+import { bornHostOf, packHost } from './born-host.js';
 import { FlushWaiters } from './flush-waiters.js';
 
 export { StoreError, type StoreErrorCode } from './errors.js';
+export { packHost } from './born-host.js';
 
 const require = createRequire(import.meta.url);
 const binding = require('./binding.cjs') as typeof Binding;
@@ -540,60 +542,6 @@ class BatchScratch {
     if (this.#data.length < length) this.#data = Buffer.allocUnsafeSlow(Math.max(length, this.#data.length * 2));
     return this.#data.subarray(0, length);
   }
-}
-
-const LOOPBACK_HOST = packHost('127.0.0.1', 0);
-
-function bornHostOf(message: AppendMessage): Buffer {
-  if (message.bornHost === undefined && message.bornPort === undefined) return LOOPBACK_HOST;
-  return cachedPackHost(message.bornHost ?? '127.0.0.1', message.bornPort ?? 0);
-}
-
-const packedHosts = new Map<string, Buffer>();
-
-/** packHost with a small cache: senders reuse a handful of addresses. */
-function cachedPackHost(host: string, port: number): Buffer {
-  const key = `${host}:${port}`;
-  let packed = packedHosts.get(key);
-  if (packed === undefined) {
-    if (packedHosts.size >= 4096) packedHosts.clear();
-    packed = packHost(host, port);
-    packedHosts.set(key, packed);
-  }
-  return packed;
-}
-
-/**
- * A host as RocketMQ stores it: IPv4 (4 bytes) or IPv6 (16 bytes) then the port as a
- * big-endian int32. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) become IPv4.
- */
-export function packHost(host: string, port: number): Buffer {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  const ip = mapped ? mapped[1]! : host;
-  const ipv4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-  if (ipv4) {
-    const packed = Buffer.alloc(8);
-    for (let i = 0; i < 4; i++) packed[i] = Number(ipv4[i + 1]);
-    packed.writeInt32BE(port, 4);
-    return packed;
-  }
-  const packed = Buffer.alloc(20);
-  const words = expandIpv6(ip);
-  for (let i = 0; i < 8; i++) packed.writeUInt16BE(words[i]!, i * 2);
-  packed.writeInt32BE(port, 16);
-  return packed;
-}
-
-function expandIpv6(ip: string): number[] {
-  const [head = '', tail] = ip.split('::') as [string, string | undefined];
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((word) => parseInt(word, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const words = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-  if (words.length !== 8 || words.some((word) => !Number.isInteger(word) || word < 0 || word > 0xffff)) {
-    throw new StoreError('INVALID_ARGUMENT', `${JSON.stringify(ip)} is not an IP address`);
-  }
-  return words;
 }
 
 export function engineVersion(): number {
