@@ -1,17 +1,20 @@
 // Admin: topic and group management over the remoting protocol (what mqadmin does): create
 // topics, list topics, routes, cluster info, topic and consumer statistics, query messages by
 // key or unique id, view a message by its offset msgId, reset a group's offsets by time.
+// A looked-up message whose body cannot be decoded comes back as stored, flagged by
+// `bodyDecodeError`, rather than failing the lookup: finding such a message (by the msgId a
+// consumer logged) is exactly what an operator uses these calls for.
 
 import {
   RequestCode, ResponseCode, decodeClusterInfo, decodeOffsetMsgId, decodeStoredMessages, decodeTopicList,
-  makeRequest, Perm, type ClusterInfo, type TopicRouteData,
+  makeRequest, Perm, type ClusterInfo, type StoredMessage, type TopicRouteData,
 } from '../protocol/index.js';
 import { formatAddress } from '../remoting/index.js';
 import { ClientCore, decodeResetOffsetBody, type ClientOptions } from './client-core.js';
 import { searchOffset, updateConsumerOffset } from './consumer-api.js';
-import { MQBrokerError, MQClientError, NoRouteError } from './errors.js';
+import { MessageDecodeError, MQBrokerError, MQClientError, NoRouteError } from './errors.js';
 import { parseLooseJson, looseEntries } from './loose-json.js';
-import { compareQueues, toMessageExt, type MessageExt, type MessageQueue } from './message.js';
+import { compareQueues, toMessageExt, toUndecodedMessageExt, type MessageExt, type MessageQueue } from './message.js';
 import { validateTopic } from './producer.js';
 
 /** Options of createTopic. */
@@ -66,6 +69,24 @@ export interface SubscriptionGroupOptions {
   brokerId?: number;
   whichBrokerWhenConsumeSlowly?: number;
   notifyConsumerIdsChangedEnable?: boolean;
+}
+
+/** A message found by a query or viewMessage. */
+export interface QueriedMessage extends MessageExt {
+  /**
+   * Set when the body could not be decoded (its sysFlag names a codec this client does not
+   * know, see `codec`, or the bytes are invalid for it): `body` is then the bytes as stored.
+   */
+  bodyDecodeError?: MessageDecodeError;
+}
+
+function toQueriedMessage(stored: StoredMessage, brokerName: string): QueriedMessage {
+  try {
+    return toMessageExt(stored, brokerName);
+  } catch (error) {
+    if (!(error instanceof MessageDecodeError)) throw error;
+    return { ...toUndecodedMessageExt(stored, brokerName), bodyDecodeError: error };
+  }
 }
 
 /** Options of message queries. */
@@ -225,8 +246,8 @@ export class Admin {
     return stats;
   }
 
-  async #query(topic: string, key: string, unique: boolean, options: QueryOptions): Promise<MessageExt[]> {
-    const out: MessageExt[] = [];
+  async #query(topic: string, key: string, unique: boolean, options: QueryOptions): Promise<QueriedMessage[]> {
+    const out: QueriedMessage[] = [];
     for (const { brokerName, address } of this.#routeBrokers(await this.topicRoute(topic))) {
       const extFields: Record<string, string> = {
         topic, key, maxNum: String(options.maxNum ?? 64), beginTimestamp: String(options.beginTimestamp ?? 0),
@@ -237,25 +258,25 @@ export class Admin {
       if (response.code === ResponseCode.QUERY_NOT_FOUND) continue;
       if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, address);
       if (response.body === undefined) continue;
-      for (const stored of decodeStoredMessages(response.body)) out.push(toMessageExt(stored, brokerName));
+      for (const stored of decodeStoredMessages(response.body)) out.push(toQueriedMessage(stored, brokerName));
     }
     return out;
   }
 
   /** Messages of `topic` whose KEYS include `key` (the broker's index, then an exact check). */
-  async queryMessageByKey(topic: string, key: string, options: QueryOptions = {}): Promise<MessageExt[]> {
+  async queryMessageByKey(topic: string, key: string, options: QueryOptions = {}): Promise<QueriedMessage[]> {
     const found = await this.#query(topic, key, false, options);
     return found.filter((message) => message.topic === topic && message.keys.includes(key));
   }
 
   /** The message(s) with this client msgId (UNIQ_KEY). */
-  async queryMessageByUniqKey(topic: string, msgId: string, options: QueryOptions = {}): Promise<MessageExt[]> {
+  async queryMessageByUniqKey(topic: string, msgId: string, options: QueryOptions = {}): Promise<QueriedMessage[]> {
     const found = await this.#query(topic, msgId, true, options);
     return found.filter((message) => message.msgId === msgId);
   }
 
   /** VIEW_MESSAGE_BY_ID: decodes the offset msgId and reads the record from that broker. */
-  async viewMessage(offsetMsgId: string): Promise<MessageExt> {
+  async viewMessage(offsetMsgId: string): Promise<QueriedMessage> {
     const { storeHost, commitLogOffset } = decodeOffsetMsgId(offsetMsgId);
     const address = formatAddress(storeHost.address, storeHost.port);
     const response = await this.#core.invokeOk(address, makeRequest(RequestCode.VIEW_MESSAGE_BY_ID, {
@@ -264,7 +285,7 @@ export class Admin {
     const stored = response.body === undefined ? [] : decodeStoredMessages(response.body);
     if (stored[0] === undefined) throw new MQBrokerError(ResponseCode.QUERY_NOT_FOUND, 'empty body', address);
     const brokerName = [...this.#core.masterAddresses()].find(([, a]) => a === address)?.[0] ?? '';
-    return toMessageExt(stored[0], brokerName);
+    return toQueriedMessage(stored[0], brokerName);
   }
 
   /** Undefined when the group has no online consumer (CONSUMER_NOT_ONLINE). */

@@ -56,7 +56,7 @@ export type {
 } from './gateway-client.js';
 export { Admin } from './admin.js';
 export type {
-  CreateTopicOptions, QueueStats, QueueConsumeStats, ConsumeStats, QueryOptions, SubscriptionGroupOptions,
+  CreateTopicOptions, QueueStats, QueueConsumeStats, ConsumeStats, QueryOptions, QueriedMessage, SubscriptionGroupOptions,
 } from './admin.js';
 
 /** Options every client accepts (name servers, timeouts, logger, transport). */

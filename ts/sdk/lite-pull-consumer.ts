@@ -2,11 +2,13 @@
 // the group like a push consumer) or from assign(); background pull loops per queue fill one
 // bounded buffer that poll() drains. Positions advance as poll() returns messages; they are
 // committed to the broker by auto-commit (every autoCommitIntervalMs) or by commit().
+// A message whose body no codec here decodes is never returned by poll(): it is logged,
+// counted in `undecodableMessages` and passed over, so the queue keeps moving.
 
 import { allocateAveragely, queueKeySet, type AllocateStrategy } from './allocate.js';
 import { ClientCore, type ClientOptions } from './client-core.js';
 import { getConsumerIdList, getMaxOffset, getMinOffset, pullMessages, searchOffset } from './consumer-api.js';
-import { ClientStateError, MQClientError } from './errors.js';
+import { ClientStateError, MQClientError, type MessageDecodeError } from './errors.js';
 import { compareQueues, queueKey, type MessageExt, type MessageQueue } from './message.js';
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import { ProcessQueue } from './process-queue.js';
@@ -49,7 +51,10 @@ export interface LitePullConsumerOptions extends ClientOptions {
 interface Batch {
   pq: ProcessQueue;
   epoch: number;
+  /** Possibly empty: a pull of nothing but undecodable messages still moves the position. */
   messages: MessageExt[];
+  /** The queue's position once this batch is taken. */
+  next: number;
 }
 
 /** A pull consumer with a poll() API. */
@@ -70,6 +75,7 @@ export class LitePullConsumer {
   readonly #strategy: AllocateStrategy;
   #mode: 'none' | 'subscribe' | 'assign' = 'none';
   #state: 'created' | 'running' | 'stopped' = 'created';
+  #undecodable = 0;
 
   constructor(options: LitePullConsumerOptions) {
     if (typeof options.groupName !== 'string' || options.groupName.length === 0) {
@@ -87,6 +93,16 @@ export class LitePullConsumer {
 
   get clientId(): string {
     return this.#core.clientId;
+  }
+
+  /**
+   * Pulled messages whose body could not be decoded (a compression codec this client does not
+   * know, or bytes the codec rejects). They were logged at error level and passed over: poll()
+   * never returns them, and the positions (so commit()) move past them. Counted per pull, so a
+   * seek back over one counts it again.
+   */
+  get undecodableMessages(): number {
+    return this.#undecodable;
   }
 
   /** Subscribe mode: queues are allocated across the group. */
@@ -193,12 +209,13 @@ export class LitePullConsumer {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.shift()!;
       this.#buffered -= batch.messages.length;
-      const { pq } = batch;
+      const { pq, next } = batch;
       if (pq.dropped || batch.epoch !== pq.epoch) continue;
-      const next = batch.messages[batch.messages.length - 1]!.queueOffset + 1;
       this.#positions.set(queueKey(pq.queue), next);
       pq.remove(batch.messages);
       if (this.#options.autoCommit ?? true) this.#offsets.update(pq.queue, next, false);
+      // Only passed-over messages: the position moved, but there is nothing to hand out.
+      if (batch.messages.length === 0) continue;
       return batch.messages;
     }
     return undefined;
@@ -317,6 +334,18 @@ export class LitePullConsumer {
     }
   }
 
+  /**
+   * A LitePullConsumer has no send-back (RocketMQ's API has none either), and waiting cannot
+   * make a body decodable, so the message is logged for the operator and skipped.
+   */
+  #passOver(message: MessageExt, error: MessageDecodeError): void {
+    this.#undecodable += 1;
+    this.#core.logger.error('message body cannot be decoded; skipped, poll() will not return it', {
+      msgId: message.msgId, codec: error.codec, topic: message.topic, queueId: message.queueId,
+      queueOffset: message.queueOffset, group: this.groupName, error: error.message,
+    });
+  }
+
   #active(pq: ProcessQueue): boolean {
     return !pq.dropped && this.#state === 'running';
   }
@@ -347,14 +376,29 @@ export class LitePullConsumer {
           subscription, commitOffset: -1, commit: false, lite: true,
           suspendTimeoutMs: this.#options.brokerSuspendMaxTimeMillis ?? 20_000,
           timeoutMs: this.#options.consumerTimeoutMillisWhenSuspend ?? 30_000,
+          keepUndecodable: true,
         });
         failures = 0;
         if (!this.#active(pq) || pq.epoch !== epoch) continue;
         pq.nextOffset = result.nextBeginOffset;
-        const wanted = result.messages.filter((message) => tagMatches(subscription, message.tags));
-        if (wanted.length > 0) {
+        let readable = result.messages;
+        let skippedTo = -1;
+        if (result.undecodable.length > 0) {
+          const undecodable = new Set<MessageExt>();
+          for (const { message, error } of result.undecodable) {
+            this.#passOver(message, error);
+            undecodable.add(message);
+            skippedTo = Math.max(skippedTo, message.queueOffset + 1);
+          }
+          readable = result.messages.filter((message) => !undecodable.has(message));
+        }
+        const wanted = readable.filter((message) => tagMatches(subscription, message.tags));
+        if (wanted.length > 0 || skippedTo >= 0) {
+          // Queued like any batch, so the position passes an undecodable message only once
+          // everything pulled before it has been polled.
+          const next = Math.max(skippedTo, wanted.length > 0 ? wanted[wanted.length - 1]!.queueOffset + 1 : -1);
           pq.add(wanted);
-          this.#buffer.push({ pq, epoch, messages: wanted });
+          this.#buffer.push({ pq, epoch, messages: wanted, next });
           this.#buffered += wanted.length;
           for (const wake of [...this.#waiters]) wake();
         }

@@ -1,7 +1,9 @@
 // A stored message whose sysFlag names a compression codec the SDK does not know (a raw
 // SEND_MESSAGE with codec bits 0x400) must not stall its queue: the push consumer settles it as
 // a failed message (clustering: sent back, then %DLQ% after maxReconsumeTimes; orderly: straight
-// to the DLQ; broadcasting: skipped) and consumes the messages stored after it.
+// to the DLQ; broadcasting: skipped) and consumes the messages stored after it. The lite pull
+// consumer passes over it (logged, counted, committed past); Admin lookups return it as stored,
+// flagged by bodyDecodeError.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +11,9 @@ import test from 'ava';
 import { silentLogger, type Logger } from '../../../ts/common/index.js';
 import { encodeSendMessageHeader, makeRequest, MessageSysFlag, RequestCode, ResponseCode } from '../../../ts/protocol/index.js';
 import { RemotingClient } from '../../../ts/remoting/index.js';
-import { Admin, Producer, PushConsumer, type PushConsumerOptions } from '../../../ts/sdk/index.js';
+import {
+  Admin, LitePullConsumer, Producer, PushConsumer, type MessageExt, type PushConsumerOptions, type QueriedMessage,
+} from '../../../ts/sdk/index.js';
 import { sendHeader } from '../../support/broker.js';
 import {
   brokerSkipReason, createTopic, startBrokerUnderTest, testLogger, uniqueName, waitUntil, type BrokerUnderTest,
@@ -24,7 +28,7 @@ let broker: BrokerUnderTest | undefined;
 let producer: Producer;
 let admin: Admin;
 let client: RemotingClient;
-const consumers: PushConsumer[] = [];
+const consumers: Array<PushConsumer | LitePullConsumer> = [];
 
 test.before(async (t) => {
   if (skip !== null) return;
@@ -47,7 +51,7 @@ test.after.always(async () => {
 });
 
 /** A one-queue topic holding the undecodable message at offset 0, then GOOD at offsets 1.. */
-async function topicWithUndecodableFirst(): Promise<{ topic: string; badMsgId: string }> {
+async function topicWithUndecodableFirst(good: readonly string[] = GOOD): Promise<{ topic: string; badMsgId: string }> {
   const topic = uniqueName('undecodable');
   await createTopic(broker!.namesrvAddr, topic, 1);
   const badMsgId = uniqueName('BAD');
@@ -59,7 +63,7 @@ async function topicWithUndecodableFirst(): Promise<{ topic: string; badMsgId: s
     extFields: encodeSendMessageHeader(RequestCode.SEND_MESSAGE_V2, header), body: Buffer.from('not in any codec'),
   }));
   if (response.code !== ResponseCode.SUCCESS) throw new Error(`raw send refused: ${response.code} ${response.remark ?? ''}`);
-  for (const body of GOOD) await producer.send({ topic, body, tags: 'T' });
+  for (const body of good) await producer.send({ topic, body, tags: 'T' });
   return { topic, badMsgId };
 }
 
@@ -117,4 +121,59 @@ btest('broadcasting: an unknown codec is skipped and the messages after it are c
   await started;
   t.true(await waitUntil(() => bodies.length >= GOOD.length, 30_000), `consumed ${bodies.join(',')}`);
   t.deepEqual([...bodies].sort(), GOOD);
+});
+
+/** A lite pull consumer (clustering, no auto-commit) started on every queue of `topic`. */
+async function startLite(topic: string, logger: Logger): Promise<LitePullConsumer> {
+  const consumer = new LitePullConsumer({
+    groupName: uniqueName('ulg'), namesrvAddr: broker!.namesrvAddr, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+    autoCommit: false, logger,
+  });
+  consumers.push(consumer);
+  await consumer.start();
+  consumer.assign(await consumer.fetchMessageQueues(topic));
+  return consumer;
+}
+
+btest('lite pull: an unknown codec is logged, counted and never polled; the messages after it are, and commit() covers it', async (t) => {
+  const { topic, badMsgId } = await topicWithUndecodableFirst();
+  const { logger, errors } = errorLog();
+  const consumer = await startLite(topic, logger);
+  const got: MessageExt[] = [];
+  t.true(await waitUntil(async () => { got.push(...(await consumer.poll(500))); return got.length >= GOOD.length; }, 30_000),
+    `polled ${got.map((m) => m.body.toString()).join(',')}`);
+  t.deepEqual(got.map((m) => m.body.toString()), GOOD);
+  t.deepEqual(got.map((m) => m.queueOffset), [1, 2, 3, 4], 'offset 0 (the undecodable one) is not handed out');
+  t.is(consumer.undecodableMessages, 1);
+  t.deepEqual(errors.filter((e) => e['msgId'] === badMsgId).map((e) => e['codec']), ['unknown(0x400)'], 'one error naming the codec');
+  await consumer.commit();
+  t.is(await consumer.committed(consumer.assignment()[0]!), GOOD.length + 1);
+});
+
+btest('lite pull: a queue holding only an undecodable message moves past it, so commit() stores the offset after it', async (t) => {
+  const { topic } = await topicWithUndecodableFirst([]);
+  const consumer = await startLite(topic, errorLog().logger);
+  const got: MessageExt[] = [];
+  t.true(await waitUntil(async () => { got.push(...(await consumer.poll(200))); return consumer.undecodableMessages === 1; }, 30_000));
+  // The pass-over is queued behind anything pulled before it: one more poll takes it.
+  got.push(...(await consumer.poll(0)));
+  t.deepEqual(got, []);
+  await consumer.commit();
+  t.is(await consumer.committed(consumer.assignment()[0]!), 1);
+});
+
+btest('admin: a message in an unknown codec is found by msgId and by offset msgId, with its body as stored and bodyDecodeError set', async (t) => {
+  const { topic, badMsgId } = await topicWithUndecodableFirst();
+  let found: QueriedMessage[] = [];
+  // The broker indexes keys in the background: the lookup may miss for a moment.
+  t.true(await waitUntil(async () => (found = await admin.queryMessageByUniqKey(topic, badMsgId)).length > 0, 30_000));
+  t.is(found.length, 1);
+  const queried = found[0]!;
+  t.is(queried.bodyDecodeError?.code, 'MESSAGE_DECODE');
+  t.is(queried.bodyDecodeError?.codec, 'unknown(0x400)');
+  t.is(queried.body.toString(), 'not in any codec');
+  const viewed = await admin.viewMessage(queried.offsetMsgId);
+  t.is(viewed.msgId, badMsgId);
+  t.is(viewed.bodyDecodeError?.codec, 'unknown(0x400)');
+  t.is(viewed.body.toString(), 'not in any codec');
 });
