@@ -36,12 +36,19 @@ const STATUS: Record<GatewayErrorCode, number> = {
   TIMER_FLOW_CONTROL: 503,
 };
 
+/**
+ * Retry-After of a 503 that names no pause of its own. A 503 (disk full, shutting down, busy)
+ * passes on its own or moves to another broker at no rate the gateway can predict; one second
+ * keeps well-behaved clients and proxies from retrying in a tight loop.
+ */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_S = 1;
+
 export class GatewayError extends BolideError {
   declare readonly code: GatewayErrorCode;
   readonly status: number;
   /** For SEND_REFUSED: RocketMQ's response code. */
   readonly responseCode: number | undefined;
-  /** Seconds for an HTTP Retry-After header (refusals that pass on their own). */
+  /** Seconds for an HTTP Retry-After header: set on every 503, and on other refusals that pass on their own. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(code: GatewayErrorCode, message: string,
@@ -50,6 +57,6 @@ export class GatewayError extends BolideError {
     this.name = 'GatewayError';
     this.status = options?.status ?? STATUS[code];
     this.responseCode = options?.responseCode;
-    this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? (this.status === 503 ? SERVICE_UNAVAILABLE_RETRY_AFTER_S : undefined);
   }
 }

@@ -23,7 +23,7 @@ import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import type { InProcessSend } from '../broker/send-processor.js';
 import { TimerFlowControlError } from '../broker/schedule/timer-message.js';
 import { topicNameProblem } from '../broker/topic-config-manager.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, SERVICE_UNAVAILABLE_RETRY_AFTER_S } from './errors.js';
 import type { Exchange } from './http.js';
 
 export const BATCH_CONTENT_TYPE = 'application/vnd.bolide.batch+json';
@@ -32,9 +32,9 @@ const MSG_ID = /^(?:[0-9A-F]{32}|[0-9A-F]{56})$/i;
 export const DEFAULT_PRODUCER_GROUP = 'BOLIDE_HTTP_GATEWAY';
 /**
  * Retry-After of a timer flow-control refusal. The backlog drains as timers fire, at no rate the
- * gateway can predict; one second keeps well-behaved clients from hammering a full wheel.
+ * gateway can predict; like any 503, one second keeps well-behaved clients from hammering a full wheel.
  */
-const TIMER_FLOW_CONTROL_RETRY_AFTER_S = 1;
+const TIMER_FLOW_CONTROL_RETRY_AFTER_S = SERVICE_UNAVAILABLE_RETRY_AFTER_S;
 
 /** What the produce route needs from the broker. */
 export interface ProduceTarget {

@@ -95,6 +95,19 @@ test('a timer POST past timerMaxPendingMessages is a 503 TIMER_FLOW_CONTROL with
   t.is((await post(base, 'HttpTimerCap', 'level', { 'x-bolide-delay-level': '1' })).status, 200);
 });
 
+test('a POST the broker refuses with SERVICE_NOT_AVAILABLE (store closed: shutting down) is a 503 with Retry-After: 1', async (t) => {
+  const { base, broker } = await gatewayCluster(t);
+  t.is((await post(base, 'HttpUnavailable', 'before')).status, 200);
+  broker.store.close();
+  const refused = await post(base, 'HttpUnavailable', 'after');
+  t.is(refused.status, 503);
+  t.is(refused.headers.get('retry-after'), '1');
+  const { error } = await refused.json() as { error: { code: string; message: string; responseCode: number } };
+  t.is(error.code, 'SEND_REFUSED');
+  t.is(error.responseCode, ResponseCode.SERVICE_NOT_AVAILABLE);
+  t.regex(error.message, /shutting down/);
+});
+
 test('a retried POST with the same x-bolide-msg-id returns the first result and is stored once', async (t) => {
   const { base, broker } = await gatewayCluster(t);
   const msgId = '7F00000100002A9F0000000000000001';
