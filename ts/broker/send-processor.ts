@@ -277,8 +277,16 @@ function flushedResponse(context: BrokerContext, request: RemotingCommand, endOf
 function handleSend(context: BrokerContext, dedup: SendDeduplicator, request: RemotingCommand,
   connectionAddress: string, inProcess?: InProcessSend): MaybeAsync<RemotingCommand> {
   const started = performance.now();
-  const response = handleSendInner(context, dedup, request, connectionAddress, inProcess);
   const observe = (): void => context.stats.traffic.sendLatency.observe(performance.now() - started);
+  let response: MaybeAsync<RemotingCommand>;
+  try {
+    response = handleSendInner(context, dedup, request, connectionAddress, inProcess);
+  } catch (error) {
+    // A refusal thrown to an in-process caller (timer flow control for the gateway) is a send
+    // answered all the same, as its remoting twin (a SYSTEM_ERROR reply) is.
+    observe();
+    throw error;
+  }
   if (!(response instanceof Promise)) {
     observe();
     return response;

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import test from 'ava';
 import type { RemotingClient } from '../../../ts/remoting/index.js';
 import { MessageProperty, ResponseCode, decodeStoredMessages, type StoredMessage } from '../../../ts/protocol/index.js';
+import { TimerFlowControlError } from '../../../ts/broker/schedule/timer-message.js';
 import { TimingWheel } from '../../../ts/broker/schedule/timing-wheel.js';
-import { pullRequest, sendRequest, startBroker, startCluster } from '../../support/broker.js';
+import { pullRequest, sendHeader, sendRequest, startBroker, startCluster } from '../../support/broker.js';
 
 async function pullAll(client: RemotingClient, brokerAddr: string, topic: string, queueId = 0): Promise<StoredMessage[]> {
   const response = await client.invoke(brokerAddr, pullRequest({ topic, queueId, queueOffset: 0, maxMsgNums: 64 }));
@@ -210,4 +211,18 @@ test('beyond timerMaxPendingMessages timer sends are refused with SYSTEM_ERROR (
   t.regex(refused.remark ?? '', /flow control: 3 timer messages pending, timerMaxPendingMessages is 3/);
   t.is((await client.invoke(brokerAddr, sendRequest({ topic, body: 'plain' }))).code, ResponseCode.SUCCESS);
   t.is((await client.invoke(brokerAddr, sendRequest({ topic, body: 'level', properties: { DELAY: '1' } }))).code, ResponseCode.SUCCESS);
+});
+
+test('a timer send refused by flow control is counted in the send-latency metric, thrown to an in-process caller as to a remoting one', async (t) => {
+  const { client, brokerAddr, broker } = await startCluster(t, { timerMaxPendingMessages: 1 });
+  const spec = (i: number) => ({ topic: 'TimerFlowControlLatency', body: `t${i}`, properties: { TIMER_DELAY_SEC: '60', UNIQ_KEY: `TFL${i}` } });
+  t.is((await client.invoke(brokerAddr, sendRequest(spec(0)))).code, ResponseCode.SUCCESS);
+  const latency = broker.stats.traffic.sendLatency;
+  const before = latency.snapshot().count;
+  t.is((await client.invoke(brokerAddr, sendRequest(spec(1)))).code, ResponseCode.SYSTEM_ERROR);
+  t.is(latency.snapshot().count, before + 1, 'the remoting refusal is observed');
+  const { send } = broker.frontEnd();
+  t.throws(() => send.send(sendRequest(spec(2)), '127.0.0.1:0', { header: sendHeader(spec(2)), throwFlowControl: true }),
+    { instanceOf: TimerFlowControlError });
+  t.is(latency.snapshot().count, before + 2, 'the refusal thrown to the gateway is observed too');
 });
