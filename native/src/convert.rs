@@ -181,27 +181,45 @@ fn meta_int(value: f64, what: &str, min: i64, max: i64) -> BindingResult<i64> {
     Ok(value as i64)
 }
 
-/// The numbers `append_one` takes from its `io` array, checked.
-pub struct AppendOneFields {
-    pub queue_id: i32,
-    pub sys_flag: i32,
-    pub flag: i32,
-    pub born_timestamp: i64,
-    pub reconsume_times: i32,
-    pub prepared_transaction_offset: i64,
+/// A message's six numbers, checked: `append_one`'s `io` array and `append_many`'s `meta`
+/// (after the topic index) carry them in this order.
+pub struct MessageNumbers {
+    queue_id: i32,
+    sys_flag: i32,
+    flag: i32,
+    born_timestamp: i64,
+    reconsume_times: i32,
+    prepared_transaction_offset: i64,
 }
 
-impl AppendOneFields {
-    pub fn read(io: &[f64]) -> BindingResult<AppendOneFields> {
+impl MessageNumbers {
+    /// Reads `numbers[0..6]`; the caller checks there are six.
+    pub fn read(numbers: &[f64]) -> BindingResult<MessageNumbers> {
         let int32 = |value: f64, what: &str| meta_int(value, what, i64::from(i32::MIN), i64::from(i32::MAX)).map(|v| v as i32);
-        Ok(AppendOneFields {
-            queue_id: int32(io[0], "queueId")?,
-            sys_flag: int32(io[1], "sysFlag")?,
-            flag: int32(io[2], "flag")?,
-            born_timestamp: meta_int(io[3], "bornTimestamp", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
-            reconsume_times: int32(io[4], "reconsumeTimes")?,
-            prepared_transaction_offset: meta_int(io[5], "preparedTransactionOffset", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
+        Ok(MessageNumbers {
+            queue_id: int32(numbers[0], "queueId")?,
+            sys_flag: int32(numbers[1], "sysFlag")?,
+            flag: int32(numbers[2], "flag")?,
+            born_timestamp: meta_int(numbers[3], "bornTimestamp", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
+            reconsume_times: int32(numbers[4], "reconsumeTimes")?,
+            prepared_transaction_offset: meta_int(numbers[5], "preparedTransactionOffset", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
         })
+    }
+
+    /// The message these numbers describe, with its borrowed parts.
+    pub fn input<'a>(&self, topic: &'a str, born_host: SocketAddr, body: &'a [u8], properties: &'a [u8]) -> MessageInput<'a> {
+        MessageInput {
+            topic,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
+            body,
+            properties,
+        }
     }
 }
 
@@ -225,25 +243,14 @@ pub fn unpack_messages<'a>(topics: &'a [String], meta: &[f64], data: &'a [u8]) -
         let topic = topics
             .get(meta_int(m[0], "topic index", 0, i64::from(u32::MAX))? as usize)
             .ok_or_else(|| binding_error("INVALID_ARGUMENT", "topic index out of range"))?;
-        let int32 = |value: f64, what: &str| meta_int(value, what, i64::from(i32::MIN), i64::from(i32::MAX)).map(|v| v as i32);
+        let numbers = MessageNumbers::read(&m[1..7])?;
         let host_len = meta_int(m[7], "born host length", 0, 20)?;
         let body_len = meta_int(m[8], "body length", 0, i64::from(u32::MAX))?;
         let properties_len = meta_int(m[9], "properties length", 0, i64::from(u32::MAX))?;
         let born_host = decode_packed_host(take(host_len, "a born host")?)?;
         let body = take(body_len, "a body")?;
         let properties = take(properties_len, "a properties string")?;
-        inputs.push(MessageInput {
-            topic,
-            queue_id: int32(m[1], "queueId")?,
-            sys_flag: int32(m[2], "sysFlag")?,
-            flag: int32(m[3], "flag")?,
-            born_timestamp: meta_int(m[4], "bornTimestamp", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
-            reconsume_times: int32(m[5], "reconsumeTimes")?,
-            prepared_transaction_offset: meta_int(m[6], "preparedTransactionOffset", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
-            born_host,
-            body,
-            properties,
-        });
+        inputs.push(numbers.input(topic, born_host, body, properties));
     }
     if !rest.is_empty() {
         return Err(binding_error("INVALID_ARGUMENT", format!("{} bytes of data are not described by meta", rest.len())));

@@ -9,12 +9,11 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use bolide_store::record::MessageInput;
 use bolide_store::store::MessageStore;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::convert::{binding_error, decode_packed_host, store_error, AppendOneFields, ErrorCode};
+use crate::convert::{binding_error, decode_packed_host, store_error, ErrorCode, MessageNumbers};
 
 /// Numbers `append_one` reads from (and writes back into) its `io` array.
 const APPEND_ONE_IO: usize = 6;
@@ -134,25 +133,14 @@ pub fn append_one(
     if io.len() < APPEND_ONE_IO {
         return Err(binding_error("INVALID_ARGUMENT", format!("io must have room for {APPEND_ONE_IO} numbers")));
     }
-    let fields = AppendOneFields::read(io)?;
+    let numbers = MessageNumbers::read(io)?;
     let born_host = decode_packed_host(born_host)?;
     with_store(handle, |open| {
         let topic = open
             .topics
             .get(topic_id as usize)
             .ok_or_else(|| binding_error("INVALID_ARGUMENT", format!("unknown topic id {topic_id}")))?;
-        let input = MessageInput {
-            topic,
-            queue_id: fields.queue_id,
-            flag: fields.flag,
-            sys_flag: fields.sys_flag,
-            born_timestamp: fields.born_timestamp,
-            born_host,
-            reconsume_times: fields.reconsume_times,
-            prepared_transaction_offset: fields.prepared_transaction_offset,
-            body,
-            properties,
-        };
+        let input = numbers.input(topic, born_host, body, properties);
         let result = open.store.append_one(&input).map_err(store_error)?;
         io[0] = result.queue_offset as f64;
         io[1] = result.store_timestamp as f64;

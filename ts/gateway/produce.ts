@@ -23,18 +23,13 @@ import type { SendMessageRequestHeader } from '../protocol/headers.js';
 import type { InProcessSend } from '../broker/send-processor.js';
 import { TimerFlowControlError } from '../broker/schedule/timer-message.js';
 import { topicNameProblem } from '../broker/topic-config-manager.js';
-import { GatewayError, SERVICE_UNAVAILABLE_RETRY_AFTER_S } from './errors.js';
+import { GatewayError } from './errors.js';
 import type { Exchange } from './http.js';
 
 export const BATCH_CONTENT_TYPE = 'application/vnd.bolide.batch+json';
 const PROPERTY_HEADER_PREFIX = 'x-bolide-property-';
 const MSG_ID = /^(?:[0-9A-F]{32}|[0-9A-F]{56})$/i;
 export const DEFAULT_PRODUCER_GROUP = 'BOLIDE_HTTP_GATEWAY';
-/**
- * Retry-After of a timer flow-control refusal. The backlog drains as timers fire, at no rate the
- * gateway can predict; like any 503, one second keeps well-behaved clients from hammering a full wheel.
- */
-const TIMER_FLOW_CONTROL_RETRY_AFTER_S = SERVICE_UNAVAILABLE_RETRY_AFTER_S;
 
 /** What the produce route needs from the broker. */
 export interface ProduceTarget {
@@ -242,10 +237,10 @@ export function sendMessages(target: ProduceTarget, topic: string, producerGroup
 /** A timer flow-control refusal as the gateway's 503; any other error unchanged. */
 function asFlowControlRefusal(error: unknown): unknown {
   if (!(error instanceof TimerFlowControlError)) return error;
-  // responseCode: what a remoting client would have been answered for the same send.
-  return new GatewayError('TIMER_FLOW_CONTROL', error.message, {
-    responseCode: ResponseCode.SYSTEM_ERROR, retryAfterSeconds: TIMER_FLOW_CONTROL_RETRY_AFTER_S, cause: error,
-  });
+  // responseCode: what a remoting client would have been answered for the same send. As a
+  // 503 it carries Retry-After (SERVICE_UNAVAILABLE_RETRY_AFTER_S): the backlog drains as
+  // timers fire, at no rate the gateway can predict.
+  return new GatewayError('TIMER_FLOW_CONTROL', error.message, { responseCode: ResponseCode.SYSTEM_ERROR, cause: error });
 }
 
 function produceResult(target: ProduceTarget, topic: string, messages: readonly SendableMessage[], response: RemotingCommand): ProduceResult {

@@ -201,8 +201,8 @@ impl CommitLog {
         appended.ok_or_else(|| StoreError::InvalidArgument("nothing was appended".into()))
     }
 
-    /// The append itself; `on_result` sees each message's result in order, only once the
-    /// whole unit is written and published.
+    /// The append itself; `on_result` sees each message's result in order as it is placed
+    /// (callers keep them only when the whole unit is written and published: `Ok`).
     fn append_with(
         &self,
         messages: &[MessageInput<'_>],
@@ -224,9 +224,6 @@ impl CommitLog {
         // A single message's next queue offset stays on the stack; a batch's go in a vector.
         let mut single_next: Option<(usize, i64)> = None;
         let mut next_offsets: Vec<(usize, i64)> = Vec::new();
-        // Results are handed out after the publish, so a failure half-way reports nothing.
-        let mut placed: Option<(u64, u32, i64)> = None;
-        let mut placed_many: Vec<(u64, u32, i64)> = Vec::new();
         for (index, message) in messages.iter().enumerate() {
             let size = record_size(message, &store_host);
             self.segment_with_room(&mut write, &mut position, size)?;
@@ -251,11 +248,7 @@ impl CommitLog {
                     next_offsets.push((index, queue_offset + 1));
                 }
             }
-            if messages.len() == 1 {
-                placed = Some((position, size as u32, queue_offset));
-            } else {
-                placed_many.push((position, size as u32, queue_offset));
-            }
+            on_result(AppendResult { physical_offset: position, size: size as u32, queue_offset, store_timestamp, store_host });
             position += size as u64;
         }
         let mut pending = single_next.iter().chain(next_offsets.iter()).peekable();
@@ -282,9 +275,6 @@ impl CommitLog {
         self.prefault_ahead(&write, start, position);
         self.stats.appended_messages.fetch_add(messages.len() as u64, Ordering::Relaxed);
         self.stats.appended_bytes.fetch_add(position - start, Ordering::Relaxed);
-        for (physical_offset, size, queue_offset) in placed.into_iter().chain(placed_many) {
-            on_result(AppendResult { physical_offset, size, queue_offset, store_timestamp, store_host });
-        }
         Ok(())
     }
 

@@ -47,7 +47,7 @@ fn walk(log: &CommitLog) -> Vec<(u64, i64)> {
                 offset += view.total_size as u64;
             }
             Decoded::Blank { size } => {
-                assert_eq!((offset + size as u64) % SEGMENT, 0, "a BLANK runs exactly to the segment end");
+                assert_eq!((offset + size as u64) % log.segment_size(), 0, "a BLANK runs exactly to the segment end");
                 offset += size as u64;
             }
             Decoded::End => panic!("zeros below the write position at {offset}"),
@@ -153,20 +153,7 @@ fn records_stay_intact_when_written_pages_are_unmapped_behind_the_writer_and_bef
         i += 1;
     }
     log.flush_to(log.write_position()).unwrap();
-    let mut records = Vec::new();
-    let mut offset = 0;
-    while offset < log.write_position() {
-        let (segment, pos, available) = log.readable_at(offset).expect("readable");
-        match decode_record(segment.slice(pos, available), true).expect("valid record with a good body CRC") {
-            Decoded::Record(view) => {
-                records.push((offset, view.queue_offset));
-                offset += view.total_size as u64;
-            }
-            Decoded::Blank { size } => offset += size as u64,
-            Decoded::End => panic!("zeros below the write position at {offset}"),
-        }
-    }
-    assert_eq!(records, expected);
+    assert_eq!(walk(&log), expected);
     // What the mapping shows is what the files hold.
     for segment in log.segments() {
         let on_disk = std::fs::read(segment.path()).unwrap();

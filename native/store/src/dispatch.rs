@@ -87,44 +87,37 @@ impl DispatchContext {
         let entry = CqEntry { commit_log_offset: offset as i64, size: view.total_size as i32, tags_code: view.tags_code() };
         self.consume_queues.put(view.topic, view.queue_id, view.queue_offset, entry)?;
         if let Some(index) = &self.index {
-            let mut result = Ok(());
-            visit_index_keys(view, key, |key| {
-                if result.is_ok() {
-                    result = index.put_key(key, offset as i64, view.store_timestamp).map(|_| ());
-                }
-            });
-            result?;
+            visit_index_keys(view, key, |key| index.put_key(key, offset as i64, view.store_timestamp).map(|_| ()))?;
         }
         Ok(())
     }
 }
 
-/// Calls `visit` with each of `topic#UNIQ_KEY` and `topic#<each KEYS word>`, built in `key`.
-pub fn visit_index_keys(view: &RecordView<'_>, key: &mut String, mut visit: impl FnMut(&str)) {
+/// Calls `visit` with each of `topic#UNIQ_KEY` and `topic#<each KEYS word>` (as RocketMQ
+/// indexes them), built in `key`; stops at the first error.
+pub fn visit_index_keys<E>(
+    view: &RecordView<'_>,
+    key: &mut String,
+    mut visit: impl FnMut(&str) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     let mut emit = |word: &str| {
         key.clear();
         key.push_str(view.topic);
         key.push('#');
         key.push_str(word);
-        visit(key);
+        visit(key)
     };
     if let Some(unique) = view.property("UNIQ_KEY").and_then(|v| std::str::from_utf8(v).ok()) {
         if !unique.is_empty() {
-            emit(unique);
+            emit(unique)?;
         }
     }
     if let Some(words) = view.property("KEYS").and_then(|v| std::str::from_utf8(v).ok()) {
         for word in words.split(' ').filter(|w| !w.is_empty()) {
-            emit(word);
+            emit(word)?;
         }
     }
-}
-
-/// `topic#UNIQ_KEY` and `topic#<each KEYS word>`, as RocketMQ indexes them.
-pub fn index_keys(view: &RecordView<'_>) -> Vec<String> {
-    let mut keys = Vec::new();
-    visit_index_keys(view, &mut String::new(), |key| keys.push(key.to_owned()));
-    keys
+    Ok(())
 }
 
 #[derive(Default)]

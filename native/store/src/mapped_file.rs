@@ -95,7 +95,13 @@ impl Segment {
             .len(len)
             .map_raw(&file)
             .context(|| format!("mapping segment {}", path.display()))?;
-        Ok(Segment { file_from_offset, size, path, file, map, read_ahead_until: std::sync::atomic::AtomicUsize::new(0),
+        Ok(Segment {
+            file_from_offset,
+            size,
+            path,
+            file,
+            map,
+            read_ahead_until: std::sync::atomic::AtomicUsize::new(0),
             unmapped_until: std::sync::atomic::AtomicUsize::new(0),
         })
     }

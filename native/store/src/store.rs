@@ -191,20 +191,22 @@ impl MessageStore {
     /// Append messages (one, or a batch stored as one unit). Returns at once; durability is
     /// reported through the flush listener (`flushed_offset >= result.end_offset()`).
     pub fn append(&self, messages: &[MessageInput<'_>]) -> Result<Vec<AppendResult>> {
-        self.check_open()?;
-        self.clean.check_writable()?;
-        let results = self.commit_log.append(messages, now_ms())?;
-        self.dispatcher.wake();
-        Ok(results)
+        self.appending(|commit_log, now| commit_log.append(messages, now))
     }
 
     /// `append` of a single message, without the result vector.
     pub fn append_one(&self, message: &MessageInput<'_>) -> Result<AppendResult> {
+        self.appending(|commit_log, now| commit_log.append_one(message, now))
+    }
+
+    /// What every local append does around the CommitLog's: refuse when closed or the disk
+    /// is full, then wake the dispatcher.
+    fn appending<T>(&self, append: impl FnOnce(&CommitLog, i64) -> Result<T>) -> Result<T> {
         self.check_open()?;
         self.clean.check_writable()?;
-        let result = self.commit_log.append_one(message, now_ms())?;
+        let appended = append(&self.commit_log, now_ms())?;
         self.dispatcher.wake();
-        Ok(result)
+        Ok(appended)
     }
 
     /// SYNC_FLUSH: start a group commit of everything appended so far. Callers that append in

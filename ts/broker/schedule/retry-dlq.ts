@@ -25,9 +25,9 @@ import { reply, type BrokerContext } from '../broker-context.js';
 import { defaultSubscriptionGroup } from '../subscription-group-manager.js';
 import { DLQ_GROUP_TOPIC_PREFIX, newTopicConfig, RETRY_GROUP_TOPIC_PREFIX } from '../topic-config-manager.js';
 import type { TopicConfig } from '../../protocol/namesrv-bodies.js';
-import { delayLevelsOf, scheduleIfDelayed } from './delay-levels.js';
+import { delayLevelOf, delayLevelsOf, scheduleIfDelayed } from './delay-levels.js';
 import { copyOf, readStoredMessage } from './stored-copy.js';
-import { TimerFlowControlError, timerIfRequested } from './timer-message.js';
+import { asksForTimer, TimerFlowControlError, timerIfRequested } from './timer-message.js';
 
 /** RocketMQ's DLQ_NUMS_PER_GROUP. */
 const DLQ_QUEUES = 1;
@@ -47,25 +47,21 @@ function randomQueue(count: number): number {
 }
 
 /**
+ * Whether routeSentMessage can change a message whose properties are already decoded: only a
+ * %RETRY% topic, a DELAY level or a timer delivery time can. Lets the send path skip two byte
+ * searches of the properties per plain message.
+ */
+export function mayBeRerouted(topic: string, properties: Readonly<MessageProperties>): boolean {
+  return topic.startsWith(RETRY_GROUP_TOPIC_PREFIX) || delayLevelOf(properties) > 0 || asksForTimer(properties);
+}
+
+/**
  * The send-path hook: where a sent message is stored. A %RETRY% message past its group's
  * maximum goes to the DLQ; a message with DELAY goes to SCHEDULE_TOPIC_XXXX, one with a future
  * TIMER_* time to rmq_sys_wheel_timer.
  * @throws TimerMessageError (answered MESSAGE_ILLEGAL) for a delivery time beyond timerMaxDelaySec,
  *   TimerFlowControlError (answered SYSTEM_ERROR, as RocketMQ does) when timerMaxPendingMessages are pending
  */
-/**
- * Whether routeSentMessage can change a message whose properties are already decoded: only a
- * %RETRY% topic, a DELAY level or a timer property can. Lets the send path skip two byte
- * searches of the properties per plain message.
- */
-export function mayBeRerouted(topic: string, properties: Readonly<MessageProperties>): boolean {
-  return topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)
-    || properties[MessageProperty.DELAY] !== undefined
-    || properties[MessageProperty.TIMER_DELIVER_MS] !== undefined
-    || properties[MessageProperty.TIMER_DELAY_SEC] !== undefined
-    || properties[MessageProperty.TIMER_DELAY_MS] !== undefined;
-}
-
 export function routeSentMessage(context: BrokerContext, header: SendMessageRequestHeader,
   message: AppendMessage): AppendMessage {
   let routed = message;

@@ -24,6 +24,13 @@ export class TimerMessageError extends Error {
   readonly code = 'TIMER_MESSAGE_ILLEGAL';
 }
 
+/** Whether the properties name a delivery time (absolute or relative): the ones deliverTime reads. */
+export function asksForTimer(properties: Readonly<Record<string, string>>): boolean {
+  return properties[MessageProperty.TIMER_DELIVER_MS] !== undefined
+    || properties[MessageProperty.TIMER_DELAY_SEC] !== undefined
+    || properties[MessageProperty.TIMER_DELAY_MS] !== undefined;
+}
+
 function deliverTime(properties: Record<string, string>, now: number): number | undefined {
   const absolute = properties[MessageProperty.TIMER_DELIVER_MS];
   const seconds = properties[MessageProperty.TIMER_DELAY_SEC];
