@@ -64,6 +64,8 @@ pub struct StoreOptions {
     pub catch_up_read_ahead: Option<bool>,
     /// Bolide: MADV_DONTNEED on segments the writer left behind (default true).
     pub release_cold_segments: Option<bool>,
+    /// Bolide: start writeback of what the writer left behind, without waiting (default true).
+    pub write_back_behind_head: Option<bool>,
     /// Percent of physical memory behind the write head that reads count as "in memory" (40).
     pub access_message_in_memory_max_ratio: Option<u32>,
     /// Bolide: physical memory size for that estimate, bytes (default: RAM or the cgroup limit if lower).
@@ -133,6 +135,9 @@ pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
     }
     if let Some(enable) = options.release_cold_segments {
         config.release_cold_segments = enable;
+    }
+    if let Some(enable) = options.write_back_behind_head {
+        config.write_back_behind_head = enable;
     }
     if let Some(ratio) = options.access_message_in_memory_max_ratio {
         config.access_message_in_memory_max_ratio = ratio;

@@ -45,6 +45,8 @@ export interface StoreOptions {
   catchUpReadAhead?: boolean;
   /** Bolide: MADV_DONTNEED on segments the writer left behind (default true). */
   releaseColdSegments?: boolean;
+  /** Bolide: start writeback of what the writer left behind, without waiting (default true). */
+  writeBackBehindHead?: boolean;
   /** Percent of physical memory behind the write head that reads count as "in memory" (40). */
   accessMessageInMemoryMaxRatio?: number;
   /** Bolide: physical memory size (bytes) for that estimate; default RAM or the cgroup limit if lower. */

@@ -16,10 +16,20 @@ struct Slot {
     /// The offset the writer will need next.
     wanted: Option<u64>,
     ready: Option<(u64, Result<Segment>)>,
-    /// A window just ahead of the write head to pre-fault (segment, position, length) and
-    /// the position before which the written pages are unmapped (see `Segment::unmap_written`).
-    prefault: Option<(Arc<Segment>, usize, usize, usize)>,
+    prefault: Option<PrefaultJob>,
     stopping: bool,
+}
+
+/// Work behind and ahead of the write head, done off the writer's thread.
+pub struct PrefaultJob {
+    pub segment: Arc<Segment>,
+    /// The window just ahead of the head to pre-fault.
+    pub pos: usize,
+    pub len: usize,
+    /// Written pages before this are unmapped (see `Segment::unmap_written`).
+    pub unmap_before: usize,
+    /// Written pages before this are handed to writeback (see `Segment::start_writeback`).
+    pub write_back_before: Option<usize>,
 }
 
 struct Shared {
@@ -60,10 +70,11 @@ impl SegmentAllocator {
 
     /// Pre-fault a window ahead of the write head in the background, so the appender does
     /// not take a page fault every few records (measured: 1 KiB appends ~3x faster), and
-    /// unmap what was written before `unmap_before`, so the next flush finds it unmapped.
-    pub fn prefault_ahead(&self, segment: Arc<Segment>, pos: usize, len: usize, unmap_before: usize) {
+    /// unmap (and start writing back) what lies behind it, so the next flush finds it
+    /// unmapped and mostly written.
+    pub fn prefault_ahead(&self, job: PrefaultJob) {
         let mut slot = self.shared.slot.lock().expect("allocator lock");
-        slot.prefault = Some((segment, pos, len, unmap_before));
+        slot.prefault = Some(job);
         self.shared.changed.notify_all();
     }
 
@@ -102,10 +113,13 @@ fn run(shared: &Shared, dir: &std::path::Path, segment_size: u64, warm: bool, st
         if slot.stopping {
             return;
         }
-        if let Some((segment, pos, len, unmap_before)) = slot.prefault.take() {
+        if let Some(PrefaultJob { segment, pos, len, unmap_before, write_back_before }) = slot.prefault.take() {
             drop(slot);
             segment.prefault(pos, len);
             segment.unmap_written(unmap_before);
+            if let Some(end) = write_back_before {
+                segment.start_writeback(end);
+            }
             drop(segment);
             slot = shared.slot.lock().expect("allocator lock");
             continue;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::allocator::SegmentAllocator;
+use crate::allocator::{PrefaultJob, SegmentAllocator};
 use crate::error::{IoContext, Result, StoreError};
 use crate::mapped_file::{segment_file_name, Segment};
 use crate::record::{
@@ -75,6 +75,7 @@ pub struct CommitLog {
     allocator: SegmentAllocator,
     stats: Arc<StoreStats>,
     release_cold_segments: bool,
+    write_back_behind_head: bool,
 }
 
 impl CommitLog {
@@ -105,6 +106,7 @@ impl CommitLog {
             allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, warm, stats.clone()),
             stats,
             release_cold_segments: true,
+            write_back_behind_head: true,
         })
     }
 
@@ -134,6 +136,11 @@ impl CommitLog {
     /// See `StoreConfig::release_cold_segments`.
     pub fn set_release_cold_segments(&mut self, release: bool) {
         self.release_cold_segments = release;
+    }
+
+    /// See `StoreConfig::write_back_behind_head`.
+    pub fn set_write_back_behind_head(&mut self, write_back: bool) {
+        self.write_back_behind_head = write_back;
     }
 
     pub fn set_store_host(&self, host: SocketAddr) {
@@ -349,7 +356,13 @@ impl CommitLog {
             segments.push(segment.clone());
         }
         self.prepare_next(from + self.segment_size);
-        self.allocator.prefault_ahead(segment.clone(), 0, 8 << 20, 0);
+        self.allocator.prefault_ahead(PrefaultJob {
+            segment: segment.clone(),
+            pos: 0,
+            len: 8 << 20,
+            unmap_before: 0,
+            write_back_before: None,
+        });
         write.current = Some(segment.clone());
         Ok(segment)
     }
@@ -357,7 +370,8 @@ impl CommitLog {
     /// Each time the write head enters a new 4 MiB window, have the allocator pre-fault the
     /// window after the next one (the writer then rarely meets an unmapped page) and unmap
     /// what lies before the previous window (4-8 MiB behind the head, which the dispatcher
-    /// has normally read long ago), off the flush's path.
+    /// has normally read long ago), off the flush's path, and start writing that back
+    /// (`StoreConfig::write_back_behind_head`).
     fn prefault_ahead(&self, write: &WriteState, before: u64, after: u64) {
         const WINDOW: u64 = 4 << 20;
         if before / WINDOW == after / WINDOW {
@@ -371,7 +385,13 @@ impl CommitLog {
                 let unmap_before = window_start.saturating_sub(WINDOW) as usize;
                 // Near the segment's end the pre-fault window is clipped (to nothing), but the
                 // unmapping behind the head goes on.
-                self.allocator.prefault_ahead(segment.clone(), from as usize, (2 * WINDOW) as usize, unmap_before);
+                self.allocator.prefault_ahead(PrefaultJob {
+                    segment: segment.clone(),
+                    pos: from as usize,
+                    len: (2 * WINDOW) as usize,
+                    unmap_before,
+                    write_back_before: self.write_back_behind_head.then_some(unmap_before),
+                });
             }
         }
     }

@@ -134,9 +134,9 @@ fn raw_replication_reproduces_the_same_bytes() {
 }
 
 #[test]
-fn records_stay_intact_when_written_pages_are_unmapped_behind_the_writer_and_before_flushes() {
-    // Segments big enough for the 4 MiB pre-fault/unmap windows; flushes between appends
-    // unmap the page the writer is still filling, so the next append faults it back in.
+fn records_stay_intact_when_written_pages_are_unmapped_and_written_back_behind_the_writer_and_before_flushes() {
+    // Segments big enough for the 4 MiB pre-fault/unmap/writeback windows; flushes between
+    // appends unmap the page the writer is still filling, so the next append faults it back in.
     const BIG: u64 = 16 << 20;
     let dir = tempfile::tempdir().unwrap();
     let log = CommitLog::open(dir.path(), BIG, 4 << 20, false, Arc::new(StoreStats::default())).expect("open");
@@ -154,6 +154,13 @@ fn records_stay_intact_when_written_pages_are_unmapped_behind_the_writer_and_bef
     }
     log.flush_to(log.write_position()).unwrap();
     assert_eq!(walk(&log), expected);
+    // The allocator thread started writeback behind the head in the first segment.
+    let first = log.segments()[0].clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while first.written_back_until() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(first.written_back_until() >= 4 << 20, "writeback behind the head never started");
     // What the mapping shows is what the files hold.
     for segment in log.segments() {
         let on_disk = std::fs::read(segment.path()).unwrap();

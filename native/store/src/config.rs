@@ -55,6 +55,10 @@ pub struct StoreConfig {
     /// Bolide: MADV_DONTNEED on segments the writer has left behind (two back), so the
     /// process does not keep their pages mapped (RssFile); the page cache keeps them.
     pub release_cold_segments: bool,
+    /// Bolide: start writeback (sync_file_range WRITE, not waiting) of what the writer left
+    /// 4-8 MiB behind, so dirty pages do not pile up until the next flush and that flush is
+    /// short. Durability is unchanged: only a flush reports a flushed offset.
+    pub write_back_behind_head: bool,
     /// `accessMessageInMemoryMaxRatio` (40): a read at most this percentage of physical memory
     /// behind the write head counts as served from memory (page-cache hints only; Bolide does
     /// not change its pull batching on it).
@@ -90,6 +94,7 @@ impl StoreConfig {
             consume_queue_open_files_max: 1024,
             catch_up_read_ahead: true,
             release_cold_segments: true,
+            write_back_behind_head: true,
             access_message_in_memory_max_ratio: 40,
             total_physical_memory_size: None,
             page_cache_sample_interval_ms: 10_000,

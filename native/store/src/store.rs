@@ -84,6 +84,7 @@ impl MessageStore {
             stats.clone(),
         )?;
         commit_log.set_release_cold_segments(config.release_cold_segments);
+        commit_log.set_write_back_behind_head(config.write_back_behind_head);
         let commit_log = Arc::new(commit_log);
         let consume_queues = Arc::new(ConsumeQueueStore::open(
             config.consume_queue_dir(),
