@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
 import { decodeGatewayFrame, encodeGatewayFrame } from '../../ts/protocol/gateway-frames.js';
-import { startBolideProcess, type BolideProcess } from '../../test/support/bolide-process.js';
+import { startCompiledBroker, type CompiledBroker } from './compiled-broker.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const seconds = Number(process.env['BENCH_HTTP_SECONDS'] ?? 5);
@@ -102,14 +102,14 @@ function median(runs: Row[]): Row {
 }
 
 async function main(): Promise<void> {
-  console.log(`# bolide bench:http (node ${process.version}, autocannon ${connections} connections x pipelining ${pipelining}, ${seconds} s per run, ${bodySize} B bodies, ASYNC_FLUSH produce and bare uWS in ${rounds} alternating rounds, medians)`);
+  console.log(`# bolide bench:http (node ${process.version}, autocannon ${connections} connections x pipelining ${pipelining}, ${seconds} s per run, ${bodySize} B bodies, ASYNC_FLUSH produce and bare uWS in ${rounds} alternating rounds, medians; the broker is the compiled bolide dev, as npm start runs it)`);
   const body = Buffer.alloc(bodySize, 'x');
   const rows: Row[] = [];
   const wsRows: string[] = [];
   const roundLines: string[] = [];
   const uws = await helloServer('uws');
   const node = await helloServer('node');
-  let bolide: BolideProcess | undefined;
+  let bolide: CompiledBroker | undefined;
   try {
     const bareUwsUrl = `http://127.0.0.1:${uws.port}/`;
     const bareRuns: Row[] = [];
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     rows.push(bareUws);
     rows.push(await load('bare node:http POST (hello)', `http://127.0.0.1:${node.port}/`, 'POST', body));
     for (const flush of ['ASYNC_FLUSH', 'SYNC_FLUSH']) {
-      bolide = await startBolideProcess([`--flushDiskType=${flush}`, '--mappedFileSizeCommitLog=1073741824']);
+      bolide = await startCompiledBroker([`--flushDiskType=${flush}`]);
       const base = `http://${bolide.gatewayAddr}`;
       // Create the topic first so the run measures steady produce, not auto-creation.
       await fetch(`${base}/topics/BenchHttp/messages`, { method: 'POST', body });

@@ -20,7 +20,7 @@ import { makeRequest, type RemotingCommand } from '../protocol/command.js';
 import { createUniqIdGenerator } from '../protocol/message-id.js';
 import { encodeProperties, MessageProperty } from '../protocol/properties.js';
 import type { SendMessageRequestHeader } from '../protocol/headers.js';
-import type { InProcessSend } from '../broker/send-processor.js';
+import type { InProcessSend, InProcessStored } from '../broker/send-processor.js';
 import { TimerFlowControlError } from '../broker/schedule/timer-message.js';
 import { topicNameProblem } from '../broker/topic-config-manager.js';
 import { GatewayError } from './errors.js';
@@ -219,19 +219,20 @@ export function sendMessages(target: ProduceTarget, topic: string, producerGroup
       encodeBatch(messages.map((m): BatchMessage => ({ flag: 0, body: m.body, properties: m.properties }))));
   const single = messages.length === 1 ? messages[0] as SendableMessage : undefined;
   let response: RemotingCommand | Promise<RemotingCommand>;
+  const inProcess: InProcessSend = {
+    header,
+    ...(single === undefined ? {} : { properties: single.properties }),
+    uniqKeysMinted: messages.every((m) => m.uniqKeyMinted === true),
+    throwFlowControl: true,
+  };
   try {
-    response = target.send(request, bornAddress, {
-      header,
-      ...(single === undefined ? {} : { properties: single.properties }),
-      uniqKeysMinted: messages.every((m) => m.uniqKeyMinted === true),
-      throwFlowControl: true,
-    });
+    response = target.send(request, bornAddress, inProcess);
   } catch (error) {
     throw asFlowControlRefusal(error);
   }
   return response instanceof Promise
-    ? response.then((r) => produceResult(target, topic, messages, r), (error: unknown) => { throw asFlowControlRefusal(error); })
-    : produceResult(target, topic, messages, response);
+    ? response.then((r) => produceResult(target, topic, messages, r, inProcess.stored), (error: unknown) => { throw asFlowControlRefusal(error); })
+    : produceResult(target, topic, messages, response, inProcess.stored);
 }
 
 /** A timer flow-control refusal as the gateway's 503; any other error unchanged. */
@@ -243,22 +244,28 @@ function asFlowControlRefusal(error: unknown): unknown {
   return new GatewayError('TIMER_FLOW_CONTROL', error.message, { responseCode: ResponseCode.SYSTEM_ERROR, cause: error });
 }
 
-function produceResult(target: ProduceTarget, topic: string, messages: readonly SendableMessage[], response: RemotingCommand): ProduceResult {
+function produceResult(target: ProduceTarget, topic: string, messages: readonly SendableMessage[], response: RemotingCommand,
+  stored: InProcessStored | undefined): ProduceResult {
   if (response.code !== ResponseCode.SUCCESS && response.code !== ResponseCode.FLUSH_DISK_TIMEOUT) {
     throw new GatewayError('SEND_REFUSED', response.remark ?? `send failed with code ${response.code}`, {
       status: failureStatus(response.code), responseCode: response.code,
     });
   }
-  const offsetMsgIds = (response.extFields['msgId'] ?? '').split(',');
-  const recallHandle = response.extFields['recallHandle'];
+  if (stored === undefined) {
+    throw new GatewayError('SEND_REFUSED', `the send path answered code ${response.code} without its outcome`, { status: 500, responseCode: response.code });
+  }
+  const produced = new Array<ProducedMessage>(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    produced[i] = { msgId: (messages[i] as SendableMessage).properties[MessageProperty.UNIQ_KEY] as string, offsetMsgId: stored.offsetMsgIds[i] ?? '' };
+  }
   return {
-    ...(recallHandle === undefined ? {} : { recallHandle }),
+    ...(stored.recallHandle === undefined ? {} : { recallHandle: stored.recallHandle }),
     status: response.code === ResponseCode.SUCCESS ? 'SEND_OK' : 'FLUSH_DISK_TIMEOUT',
     topic,
     brokerName: target.brokerName,
-    queueId: Number(response.extFields['queueId']),
-    queueOffset: Number(response.extFields['queueOffset']),
-    messages: messages.map((m, i) => ({ msgId: m.properties[MessageProperty.UNIQ_KEY] as string, offsetMsgId: offsetMsgIds[i] ?? '' })),
+    queueId: stored.queueId,
+    queueOffset: stored.queueOffset,
+    messages: produced,
   };
 }
 
