@@ -18,7 +18,7 @@ import type { BrokerContext } from '../broker/broker-context.js';
 import type { InProcessSend, SendService } from '../broker/send-processor.js';
 import { clusterInfo, groupDetail, listGroups, listTopics, messageById, messagesByKey, topicDetail } from './admin-routes.js';
 import { GatewayError } from './errors.js';
-import { Exchange } from './http.js';
+import { Exchange, type KnownRequest } from './http.js';
 import { renderMetrics } from './metrics.js';
 import { isBatchRequest, produce, produceResultJson, type ProduceResult, type ProduceTarget } from './produce.js';
 import { fetchRoute, parseSettleBody, queueMessages } from './consume-routes.js';
@@ -50,14 +50,27 @@ export interface GatewayOptions {
   logger: Logger;
 }
 
-/** A path parameter, URL-decoded (topics like %RETRY%g arrive as %25RETRY%25g). */
+/** The last path parameter decoded, and what it decoded to (see pathParameter). */
+let lastRawParameter = '';
+let lastDecodedParameter = '';
+
+/**
+ * A path parameter, URL-decoded (topics like %RETRY%g arrive as %25RETRY%25g). A repeat of the
+ * previous one (a producer sending to one topic) gets the same string object back: its hash is
+ * then computed once, not by every map the send path looks the topic up in.
+ */
 function pathParameter(req: HttpRequest, index: number): string {
   const raw = req.getParameter(index) ?? '';
+  if (raw === lastRawParameter) return lastDecodedParameter;
+  let decoded: string;
   try {
-    return decodeURIComponent(raw);
+    decoded = raw.includes('%') ? decodeURIComponent(raw) : raw;
   } catch {
     throw new GatewayError('BAD_REQUEST', `path segment ${JSON.stringify(raw)} is not valid percent-encoding`);
   }
+  lastRawParameter = raw;
+  lastDecodedParameter = decoded;
+  return decoded;
 }
 
 export class Gateway {
@@ -181,9 +194,9 @@ export class Gateway {
     }));
   }
 
-  #exchange(res: HttpResponse, req: HttpRequest): Exchange {
+  #exchange(res: HttpResponse, req: HttpRequest, known?: KnownRequest): Exchange {
     this.counters.requests += 1;
-    return new Exchange(res, req);
+    return new Exchange(res, req, known);
   }
 
   /** A path parameter, or undefined after answering 400 for a bad encoding. */
@@ -266,7 +279,7 @@ export class Gateway {
       this.#fail(this.#exchange(res, req), error, true);
       return;
     }
-    const exchange = this.#exchange(res, req);
+    const exchange = this.#exchange(res, req, { method: 'POST', url: `/topics/${topic}/messages` });
     const options = this.#broker.context.options;
     // A single message's body is the request body; a batch envelope may be larger (JSON, base64).
     const isBatch = isBatchRequest(exchange);

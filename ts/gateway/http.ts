@@ -8,6 +8,16 @@ import { errorMessage } from '../common/errors.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 import { GatewayError } from './errors.js';
 
+/**
+ * What a route already knows about its requests (the produce route: its method, and a URL made
+ * from the topic, with no query read), so the exchange does not copy them out of uWS: each copy
+ * is a fresh string made in C++, and the produce route runs tens of thousands of times a second.
+ */
+export interface KnownRequest {
+  method: string;
+  url: string;
+}
+
 /** One HTTP exchange: request facts copied out of the (stack-only) uWS request, and the reply side. */
 export class Exchange {
   #aborted = false;
@@ -16,16 +26,27 @@ export class Exchange {
   readonly url: string;
   readonly #queryText: string;
   #query: URLSearchParams | undefined;
-  readonly headers: ReadonlyMap<string, string>;
+  /**
+   * Header names (lower case) and values, alternating. A flat array rather than a Map: a
+   * request has a handful of headers, and a Map hashed every freshly made name string.
+   */
+  readonly #headers: string[] = [];
 
-  constructor(readonly res: HttpResponse, req: HttpRequest) {
-    const method = req.getMethod();
-    this.method = UPPER_METHODS.get(method) ?? method.toUpperCase();
-    this.url = req.getUrl();
-    this.#queryText = req.getQuery() ?? '';
-    const headers = new Map<string, string>();
-    req.forEach((key, value) => headers.set(key, value));
-    this.headers = headers;
+  constructor(readonly res: HttpResponse, req: HttpRequest, known?: KnownRequest) {
+    if (known === undefined) {
+      const method = req.getMethod();
+      this.method = UPPER_METHODS.get(method) ?? method.toUpperCase();
+      this.url = req.getUrl();
+      this.#queryText = req.getQuery() ?? '';
+    } else {
+      this.method = known.method;
+      this.url = known.url;
+      this.#queryText = '';
+    }
+    const headers = this.#headers;
+    req.forEach((key, value) => {
+      headers.push(key, value);
+    });
     res.onAborted(() => {
       this.#aborted = true;
     });
@@ -42,8 +63,22 @@ export class Exchange {
     return this.#aborted || this.#done;
   }
 
+  /** The value of header `name` (lower case); the first one if it was sent more than once. */
   header(name: string): string | undefined {
-    return this.headers.get(name);
+    const headers = this.#headers;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === name) return headers[i + 1];
+    }
+    return undefined;
+  }
+
+  /** Calls `visit` with each header whose name starts with `prefix`, the name without it. */
+  forEachHeaderWithPrefix(prefix: string, visit: (rest: string, value: string) => void): void {
+    const headers = this.#headers;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string;
+      if (name.length > prefix.length && name.startsWith(prefix)) visit(name.slice(prefix.length), headers[i + 1] as string);
+    }
   }
 
   /** The client's address as "ip:port" (IPv4-mapped IPv6 shown as IPv4), for BORNHOST. */
@@ -65,7 +100,7 @@ export class Exchange {
    * with the headers is handled without leaving it). Must be called in the handler's synchronous part.
    */
   onBody(limit: number, onBody: (body: Buffer) => void, onError: (error: GatewayError) => void): void {
-    const declared = Number(this.headers.get('content-length') ?? NaN);
+    const declared = Number(this.header('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > limit) {
       onError(new GatewayError('BODY_TOO_LARGE', `the body of ${declared} bytes is over the limit of ${limit} bytes`));
       return;

@@ -77,11 +77,9 @@ function msgIdOf(value: string | undefined, where: string): string {
 /** Properties of a single-message POST, from its headers. */
 function headerProperties(exchange: Exchange): Record<string, string> {
   const properties: Record<string, string> = {};
-  for (const [name, value] of exchange.headers) {
-    if (name.startsWith(PROPERTY_HEADER_PREFIX) && name.length > PROPERTY_HEADER_PREFIX.length) {
-      properties[name.slice(PROPERTY_HEADER_PREFIX.length)] = value;
-    }
-  }
+  exchange.forEachHeaderWithPrefix(PROPERTY_HEADER_PREFIX, (name, value) => {
+    properties[name] = value;
+  });
   const tags = exchange.header('x-bolide-tags');
   if (tags) properties[MessageProperty.TAGS] = tags;
   const keys = exchange.header('x-bolide-keys');

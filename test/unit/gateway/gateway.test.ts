@@ -141,6 +141,21 @@ test('a JSON batch envelope lands in one queue at consecutive offsets with per-m
   t.is((first['properties'] as Record<string, string>)['CaseSensitive'], 'yes');
 });
 
+test('a percent-encoded topic in the produce path is decoded every time; a bad encoding is a 400 every time', async (t) => {
+  const { base } = await gatewayCluster(t);
+  const encoded = async () => (await fetch(`${base}/topics/Enc%2DTopic/messages`, { method: 'POST', body: 'x' })).json() as Promise<Produced>;
+  t.like(await encoded(), { topic: 'Enc-Topic', queueOffset: 0 });
+  const plain = await post(base, 'Plain-Topic', 'x');
+  t.like(await plain.json() as Produced, { topic: 'Plain-Topic' });
+  const badEncoding = () => fetch(`${base}/topics/%E0%A4%A/messages`, { method: 'POST', body: 'x' });
+  for (let i = 0; i < 2; i++) {
+    const refused = await badEncoding();
+    t.is(refused.status, 400);
+    t.like(((await refused.json()) as { error: object }).error, { code: 'BAD_REQUEST' });
+  }
+  t.is((await encoded()).topic, 'Enc-Topic');
+});
+
 test('bad input gets a 4xx with a code, and the broker keeps serving', async (t) => {
   const { base } = await gatewayCluster(t, { maxMessageSize: 2048, autoCreateTopicEnable: false });
   const failure = async (response: Response) => ({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code });
