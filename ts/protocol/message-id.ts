@@ -77,6 +77,9 @@ export interface UniqIdGeneratorOptions {
   now?: () => number;
 }
 
+/** "00" .. "FF". */
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).toUpperCase().padStart(2, '0'));
+
 /** Start of the month containing `ms`, in local time, like Java's `Calendar` default. */
 function monthStart(ms: number): { start: number; next: number } {
   const date = new Date(ms);
@@ -97,16 +100,26 @@ export function createUniqIdGenerator(options: UniqIdGeneratorOptions = {}): () 
   fixed.writeUInt16BE((options.pid ?? process.pid) & 0xffff, ip.length);
   fixed.writeInt32BE((options.salt ?? Math.floor(Math.random() * 0x100000000)) | 0, ip.length + 2);
   const prefix = fixed.toString('hex').toUpperCase();
-  const tail = Buffer.alloc(6);
   let month = monthStart(now());
   let counter = 0;
+  // The time part changes once a millisecond at most: formatted once per change. The counter
+  // goes through a byte-to-hex table (a Buffer's hex form and upper-casing per id showed in
+  // HTTP produce profiles).
+  let timeOf = Number.NaN;
+  let timeHex = '';
   return () => {
     const current = now();
-    if (current >= month.next || current < month.start) month = monthStart(current);
-    // A month is up to 2.68e9 ms, more than an int32: wrap like Java's (int) cast.
-    tail.writeInt32BE((current - month.start) | 0, 0);
-    tail.writeUInt16BE(counter, 4);
+    if (current !== timeOf) {
+      if (current >= month.next || current < month.start) month = monthStart(current);
+      // A month is up to 2.68e9 ms, more than an int32: wrap like Java's (int) cast.
+      const elapsed = ((current - month.start) | 0) >>> 0;
+      timeHex = (HEX_BYTES[elapsed >>> 24] as string) + (HEX_BYTES[(elapsed >>> 16) & 0xff] as string)
+        + (HEX_BYTES[(elapsed >>> 8) & 0xff] as string) + (HEX_BYTES[elapsed & 0xff] as string);
+      timeOf = current;
+    }
+    const id = prefix + timeHex + (HEX_BYTES[counter >>> 8] as string) + (HEX_BYTES[counter & 0xff] as string);
     counter = (counter + 1) & 0xffff;
-    return prefix + tail.toString('hex').toUpperCase();
+    return id;
   };
 }
+

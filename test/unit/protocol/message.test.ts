@@ -89,7 +89,7 @@ test('offset message ids encode store host, port and offset as uppercase hex', (
 });
 
 test('UNIQ_KEY ids embed ip, pid and time since the month start and never repeat', (t) => {
-  const now = new Date(2024, 4, 2, 0, 0, 1).getTime();
+  let now = new Date(2024, 4, 2, 0, 0, 1).getTime();
   const next = createUniqIdGenerator({ ip: '192.168.1.2', pid: 0x12345, salt: 0x0badcafe, now: () => now });
   const first = next();
   t.regex(first, /^[0-9A-F]{32}$/);
@@ -97,9 +97,19 @@ test('UNIQ_KEY ids embed ip, pid and time since the month start and never repeat
   t.is(first.slice(8, 12), '2345');
   t.is(first.slice(12, 20), '0BADCAFE');
   t.is(parseInt(first.slice(20, 28), 16), 86_401_000);
-  const ids = new Set([first]);
+  t.is(first.slice(28), '0000', 'the counter starts at 0');
+  t.is(next().slice(28), '0001');
+  now += 5;
+  const later = next();
+  t.is(parseInt(later.slice(20, 28), 16), 86_401_005, 'the time part follows the clock');
+  t.is(later.slice(28), '0002');
+  const ids = new Set([first, later]);
   for (let i = 0; i < 1000; i += 1) ids.add(next());
-  t.is(ids.size, 1001);
+  t.is(ids.size, 1002);
+  // Ids made so far: counters 0 .. 1002.
+  for (let counter = 1003; counter < 0xffff; counter += 1) next();
+  t.is(next().slice(28), 'FFFF');
+  t.is(next().slice(28), '0000', 'the counter wraps at 65536');
   t.is(createUniqIdGenerator({ ip: '::2' })().length, 56);
 });
 
