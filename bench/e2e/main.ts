@@ -26,6 +26,7 @@ import {
 import { RemotingClient } from '../../ts/remoting/index.js';
 import { APACHE_ROCKETMQ_VERSION, startApacheRocketMQ } from '../../test/support/apache-rocketmq.js';
 import { repoRoot, tail } from '../../test/support/java-compat.js';
+import { terminateChild } from '../../test/support/child-stop.js';
 import {
   consumeFigures, ensureBenchmarkTool, produceFigures, startTool as startToolIn, type ConsumeFigures, type ProduceFigures, type Tool,
 } from './apache-tools.js';
@@ -252,10 +253,7 @@ async function startBolide(storeDir: string, args: string[], logName: string): P
     async stop() {
       if (stopped) return;
       stopped = true;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
+      await terminateChild(child, exited, 30_000);
       log.end();
     },
   };

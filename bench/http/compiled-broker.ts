@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BROKER_NODE_FLAGS } from '../../ts/cli/node-flags.js';
+import { terminateChild } from '../../test/support/child-stop.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cli = path.join(repoRoot, 'dist/ts/cli/main.js');
@@ -53,10 +54,7 @@ export async function startCompiledBroker(brokerArgs: string[], startTimeoutMs =
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
+      await terminateChild(child, exited, 15_000);
       await rm(workDir, { recursive: true, force: true });
     },
   };

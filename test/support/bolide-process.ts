@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BROKER_NODE_FLAGS } from '../../ts/cli/node-flags.js';
+import { terminateChild } from './child-stop.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -67,10 +68,7 @@ export async function startBolideProcess(
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
+      await terminateChild(child, exited, 15_000);
       log.end();
       if (process.env['BOLIDE_KEEP_WORKDIR'] !== '1') await rm(workDir, { recursive: true, force: true });
     },
