@@ -66,6 +66,8 @@ pub struct StoreOptions {
     pub release_cold_segments: Option<bool>,
     /// Bolide: start writeback of what the writer left behind, without waiting (default true).
     pub write_back_behind_head: Option<bool>,
+    /// Bolide: write appends with pwrite rather than through the mapping (default: with SYNC_FLUSH).
+    pub append_by_pwrite: Option<bool>,
     /// Percent of physical memory behind the write head that reads count as "in memory" (40).
     pub access_message_in_memory_max_ratio: Option<u32>,
     /// Bolide: physical memory size for that estimate, bytes (default: RAM or the cgroup limit if lower).
@@ -139,6 +141,7 @@ pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
     if let Some(enable) = options.write_back_behind_head {
         config.write_back_behind_head = enable;
     }
+    config.append_by_pwrite = options.append_by_pwrite;
     if let Some(ratio) = options.access_message_in_memory_max_ratio {
         config.access_message_in_memory_max_ratio = ratio;
     }

@@ -47,6 +47,8 @@ export interface StoreOptions {
   releaseColdSegments?: boolean;
   /** Bolide: start writeback of what the writer left behind, without waiting (default true). */
   writeBackBehindHead?: boolean;
+  /** Bolide: write appends with pwrite rather than through the mapping (default: with SYNC_FLUSH). */
+  appendByPwrite?: boolean;
   /** Percent of physical memory behind the write head that reads count as "in memory" (40). */
   accessMessageInMemoryMaxRatio?: number;
   /** Bolide: physical memory size (bytes) for that estimate; default RAM or the cgroup limit if lower. */

@@ -2,10 +2,11 @@
 //! mmap'd segments named by their first physical offset (see `record.rs` for the layout).
 //!
 //! Concurrency contract: one writer (the JS thread, or the replication applier on a slave)
-//! holds `write`; any thread may read. The writer encodes records into the mapping above
-//! `write_position` and then publishes the new position with a Release store; readers load it
-//! with Acquire and never read past it. Published bytes are never modified again (recovery
-//! runs before the store is shared).
+//! holds `write`; any thread may read. The writer puts records above `write_position` (encoded
+//! straight into the mapping, or with `append_by_pwrite` encoded into a buffer and written with
+//! one pwrite per append call: the mapping shows the same page-cache pages either way) and then
+//! publishes the new position with a Release store; readers load it with Acquire and never read
+//! past it. Published bytes are never modified again (recovery runs before the store is shared).
 //!
 //! Segment roll-over: when a record (plus an 8-byte BLANK header) does not fit in the rest of
 //! the current segment, a BLANK record fills the rest and the record goes to the next segment,
@@ -60,6 +61,16 @@ struct WriteState {
     /// Replication: bytes received from the master, possibly ending inside a record that is
     /// not published yet. Equal to the write position when no partial record is pending.
     received_position: u64,
+    /// With `append_by_pwrite`: records encoded but not yet written to the file.
+    staged: Staged,
+}
+
+/// Encoded records waiting for one pwrite (see `CommitLog::append_by_pwrite`).
+#[derive(Default)]
+struct Staged {
+    bytes: Vec<u8>,
+    /// Physical offset of `bytes[0]`.
+    from: u64,
 }
 
 pub struct CommitLog {
@@ -76,6 +87,7 @@ pub struct CommitLog {
     stats: Arc<StoreStats>,
     release_cold_segments: bool,
     write_back_behind_head: bool,
+    append_by_pwrite: bool,
 }
 
 impl CommitLog {
@@ -100,6 +112,7 @@ impl CommitLog {
                 store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
                 current: None,
                 received_position: 0,
+                staged: Staged::default(),
             })),
             write_position: CachePadded::new(AtomicU64::new(0)),
             flushed_position: CachePadded::new(AtomicU64::new(0)),
@@ -107,6 +120,7 @@ impl CommitLog {
             stats,
             release_cold_segments: true,
             write_back_behind_head: true,
+            append_by_pwrite: false,
         })
     }
 
@@ -136,6 +150,11 @@ impl CommitLog {
     /// See `StoreConfig::release_cold_segments`.
     pub fn set_release_cold_segments(&mut self, release: bool) {
         self.release_cold_segments = release;
+    }
+
+    /// See `StoreConfig::append_by_pwrite`.
+    pub fn set_append_by_pwrite(&mut self, by_pwrite: bool) {
+        self.append_by_pwrite = by_pwrite;
     }
 
     /// See `StoreConfig::write_back_behind_head`.
@@ -231,9 +250,11 @@ impl CommitLog {
         // A single message's next queue offset stays on the stack; a batch's go in a vector.
         let mut single_next: Option<(usize, i64)> = None;
         let mut next_offsets: Vec<(usize, i64)> = Vec::new();
+        let mut staged = std::mem::take(&mut write.staged);
+        staged.bytes.clear();
         for (index, message) in messages.iter().enumerate() {
             let size = record_size(message, &store_host);
-            self.segment_with_room(&mut write, &mut position, size)?;
+            self.segment_with_room(&mut write, &mut position, size, &mut staged)?;
             // Borrowed, not cloned: an Arc clone per append is two atomic read-modify-writes
             // on a count readers on other threads also touch.
             let segment = write.current.as_ref().expect("segment_with_room leaves a current segment");
@@ -243,11 +264,20 @@ impl CommitLog {
                 0
             };
             let placement = Placement { queue_offset, physical_offset: position as i64, store_timestamp };
-            let pos_in_segment = (position - segment.file_from_offset()) as usize;
-            // SAFETY: we hold the write lock and `position >= write_position`, so no reader
-            // can see these bytes until they are published below.
-            let slot = unsafe { segment.slice_mut(pos_in_segment, size) };
-            encode_record(slot, message, placement, &store_host);
+            if self.append_by_pwrite {
+                if staged.bytes.is_empty() {
+                    staged.from = position;
+                }
+                let at = staged.bytes.len();
+                staged.bytes.resize(at + size, 0);
+                encode_record(&mut staged.bytes[at..], message, placement, &store_host);
+            } else {
+                let pos_in_segment = (position - segment.file_from_offset()) as usize;
+                // SAFETY: we hold the write lock and `position >= write_position`, so no reader
+                // can see these bytes until they are published below.
+                let slot = unsafe { segment.slice_mut(pos_in_segment, size) };
+                encode_record(slot, message, placement, &store_host);
+            }
             if message.takes_queue_offset() {
                 if messages.len() == 1 {
                     single_next = Some((index, queue_offset + 1));
@@ -257,6 +287,11 @@ impl CommitLog {
             }
             on_result(AppendResult { physical_offset: position, size: size as u32, queue_offset, store_timestamp, store_host });
             position += size as u64;
+        }
+        if let Some(segment) = &write.current {
+            let written = write_staged(segment, &mut staged);
+            write.staged = staged;
+            written?;
         }
         let mut pending = single_next.iter().chain(next_offsets.iter()).peekable();
         while let Some(&(index, next)) = pending.next() {
@@ -310,7 +345,7 @@ impl CommitLog {
 
     /// The segment where a record of `size` bytes goes at `*position`, rolling over (with a
     /// BLANK filler) when it does not fit. `*position` moves to the record's start.
-    fn segment_with_room(&self, write: &mut WriteState, position: &mut u64, size: usize) -> Result<()> {
+    fn segment_with_room(&self, write: &mut WriteState, position: &mut u64, size: usize, staged: &mut Staged) -> Result<()> {
         let in_current = matches!(&write.current, Some(segment) if *position < segment.file_from_offset() + self.segment_size);
         if !in_current {
             self.activate_segment(write, *position)?;
@@ -322,10 +357,19 @@ impl CommitLog {
             return Ok(());
         }
         debug_assert!(room >= END_FILE_MIN_BLANK_LENGTH as u64, "a segment always keeps room for a BLANK");
-        // SAFETY: single writer under the write lock, at or above the published position.
-        let blank = unsafe { segment.slice_mut(used as usize, END_FILE_MIN_BLANK_LENGTH) };
+        let mut blank = [0u8; END_FILE_MIN_BLANK_LENGTH];
         blank[..4].copy_from_slice(&(room as i32).to_be_bytes());
         blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+        if self.append_by_pwrite {
+            if staged.bytes.is_empty() {
+                staged.from = *position;
+            }
+            staged.bytes.extend_from_slice(&blank);
+            write_staged(segment, staged)?;
+        } else {
+            // SAFETY: single writer under the write lock, at or above the published position.
+            unsafe { segment.slice_mut(used as usize, END_FILE_MIN_BLANK_LENGTH) }.copy_from_slice(&blank);
+        }
         *position = segment.file_from_offset() + self.segment_size;
         self.activate_segment(write, *position)?;
         if (size + END_FILE_MIN_BLANK_LENGTH) as u64 > self.segment_size {
@@ -359,7 +403,7 @@ impl CommitLog {
         self.allocator.prefault_ahead(PrefaultJob {
             segment: segment.clone(),
             pos: 0,
-            len: 8 << 20,
+            len: self.prefault_len(8 << 20),
             unmap_before: 0,
             write_back_before: None,
         });
@@ -388,11 +432,22 @@ impl CommitLog {
                 self.allocator.prefault_ahead(PrefaultJob {
                     segment: segment.clone(),
                     pos: from as usize,
-                    len: (2 * WINDOW) as usize,
+                    len: self.prefault_len((2 * WINDOW) as usize),
                     unmap_before,
                     write_back_before: self.write_back_behind_head.then_some(unmap_before),
                 });
             }
+        }
+    }
+
+    /// How much to pre-fault ahead of the head: nothing when appends go through pwrite (the
+    /// mapping is then only read, and writable page-table entries would only make writeback
+    /// write-protect them again).
+    fn prefault_len(&self, len: usize) -> usize {
+        if self.append_by_pwrite {
+            0
+        } else {
+            len
         }
     }
 
@@ -474,58 +529,24 @@ impl CommitLog {
         }
         Ok(removed)
     }
+}
 
-    /// Recovery: walk records from `from`, verifying each (magic, size, body CRC), and return
-    /// the end of the last valid one together with whether the walk stopped on bad bytes.
-    pub(crate) fn scan_valid_end(&self, from: u64, mut on_record: impl FnMut(&record::RecordView<'_>)) -> (u64, bool) {
-        let mut offset = from;
-        loop {
-            let Some(segment) = self.segment_for(offset) else { return (offset, false) };
-            let base = segment.file_from_offset();
-            let pos = (offset - base) as usize;
-            let bytes = segment.slice(pos, (self.segment_size - (offset - base)) as usize);
-            match decode_record(bytes, true) {
-                Ok(Decoded::Record(view)) if view.physical_offset as u64 == offset => {
-                    on_record(&view);
-                    offset += view.total_size as u64;
-                }
-                Ok(Decoded::Blank { size }) if base + self.segment_size == offset + size as u64 => {
-                    offset = base + self.segment_size;
-                }
-                Ok(Decoded::End) => return (offset, false),
-                _ => return (offset, true),
-            }
-        }
+/// Write the staged records into `segment` (where they start at `staged.from`) and empty the
+/// stage. Unpublished until the caller moves the write position past them.
+fn write_staged(segment: &Segment, staged: &mut Staged) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    if staged.bytes.is_empty() {
+        return Ok(());
     }
-
-    /// Recovery: make `end` the end of the log: zero what follows it in its segment (old
-    /// records after a corrupt one must never resurface) and delete later segments.
-    pub(crate) fn truncate_after(&self, end: u64, zero_tail: bool) -> Result<()> {
-        let mut segments = self.segments.write().expect("segment list lock");
-        while let Some(last) = segments.last() {
-            if last.file_from_offset() <= end && end < last.file_from_offset() + self.segment_size {
-                break;
-            }
-            if last.file_from_offset() < end {
-                break;
-            }
-            let last = segments.pop().expect("checked non-empty");
-            std::fs::remove_file(last.path()).context(|| format!("deleting {}", last.path().display()))?;
-        }
-        if zero_tail {
-            if let Some(last) = segments.last() {
-                let base = last.file_from_offset();
-                if end >= base && end < base + self.segment_size {
-                    let pos = (end - base) as usize;
-                    let len = (self.segment_size - (end - base)) as usize;
-                    // SAFETY: recovery runs before the store is shared; nothing reads past `end`.
-                    unsafe { last.slice_mut(pos, len) }.fill(0);
-                    last.flush(pos, pos + len)?;
-                }
-            }
-        }
-        Ok(())
-    }
+    debug_assert!(staged.from >= segment.file_from_offset());
+    debug_assert!(staged.from + staged.bytes.len() as u64 <= segment.file_from_offset() + segment.size());
+    let pos = staged.from - segment.file_from_offset();
+    let written = segment
+        .file()
+        .write_all_at(&staged.bytes, pos)
+        .context(|| format!("writing {} bytes at {} of {}", staged.bytes.len(), pos, segment.path().display()));
+    staged.bytes.clear();
+    written
 }
 
 fn load_segments(dir: &Path, segment_size: u64) -> Result<Vec<Arc<Segment>>> {
@@ -566,6 +587,9 @@ fn load_segments(dir: &Path, segment_size: u64) -> Result<Vec<Arc<Segment>>> {
 
 #[path = "commit_log_replication.rs"]
 mod replication;
+
+#[path = "commit_log_recovery.rs"]
+mod recovery;
 
 #[cfg(test)]
 #[path = "commit_log_tests.rs"]

@@ -9,10 +9,26 @@ use crate::record::{decode_record, Decoded, MessageInput};
 const SEGMENT: u64 = 64 * 1024;
 const OVERHEAD: usize = 91 + 1 + 5; // fixed fields + topic "T" + properties "a\x01bb\x02"
 
+/// Both ways an append reaches the file: encoded into the mapping, or staged and pwritten.
+const APPEND_MODES: [bool; 2] = [false, true];
+
 fn open(dir: &std::path::Path) -> CommitLog {
-    let log = CommitLog::open(dir, SEGMENT, 60 * 1024, false, Arc::new(StoreStats::default())).expect("open");
+    open_in(dir, false)
+}
+
+fn open_in(dir: &std::path::Path, by_pwrite: bool) -> CommitLog {
+    let mut log = CommitLog::open(dir, SEGMENT, 60 * 1024, false, Arc::new(StoreStats::default())).expect("open");
+    log.set_append_by_pwrite(by_pwrite);
     log.set_recovered_end(0);
     log
+}
+
+/// What the mapping shows is what the files hold, for every segment.
+fn assert_files_match_mapping(log: &CommitLog) {
+    for segment in log.segments() {
+        let on_disk = std::fs::read(segment.path()).unwrap();
+        assert!(on_disk == segment.slice(0, segment.size() as usize), "segment {} differs from its file", segment.path().display());
+    }
 }
 
 fn message(body: &[u8]) -> MessageInput<'_> {
@@ -58,8 +74,14 @@ fn walk(log: &CommitLog) -> Vec<(u64, i64)> {
 
 #[test]
 fn queue_offsets_are_consecutive_per_queue_and_batches_are_atomic() {
+    for by_pwrite in APPEND_MODES {
+        queue_offsets_and_atomic_batches(by_pwrite);
+    }
+}
+
+fn queue_offsets_and_atomic_batches(by_pwrite: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path());
+    let log = open_in(dir.path(), by_pwrite);
     let body = [1u8; 10];
     let mut other = message(&body);
     other.queue_id = 1;
@@ -76,9 +98,9 @@ fn queue_offsets_are_consecutive_per_queue_and_batches_are_atomic() {
 #[test]
 fn roll_over_handles_every_boundary_case() {
     // delta = room left after the record minus the 8 bytes a BLANK needs.
-    for delta in [-9i64, -8, -1, 0, 1, 7, 8, 9] {
+    for (delta, by_pwrite) in [-9i64, -8, -1, 0, 1, 7, 8, 9].into_iter().flat_map(|d| APPEND_MODES.map(|m| (d, m))) {
         let dir = tempfile::tempdir().unwrap();
-        let log = open(dir.path());
+        let log = open_in(dir.path(), by_pwrite);
         let first = 40_000usize;
         log.append(&[message(&body_for_record_size(first))], 1).unwrap();
         let room = SEGMENT as i64 - first as i64;
@@ -92,27 +114,49 @@ fn roll_over_handles_every_boundary_case() {
         let records = walk(&log);
         assert_eq!(records.len(), 3, "delta {delta}");
         assert_eq!(records.iter().map(|r| r.1).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_files_match_mapping(&log);
+    }
+}
+
+#[test]
+fn a_batch_crossing_a_segment_end_is_split_by_a_blank_and_reads_back_in_order() {
+    for by_pwrite in APPEND_MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open_in(dir.path(), by_pwrite);
+        log.append(&[message(&body_for_record_size(30_000))], 1).unwrap();
+        let bodies: Vec<Vec<u8>> = (0..40).map(|i| body_for_record_size(OVERHEAD + 1000 + i * 13)).collect();
+        let batch: Vec<MessageInput<'_>> = bodies.iter().map(|b| message(b)).collect();
+        let results = log.append(&batch, 1).unwrap();
+        assert!(results.first().unwrap().physical_offset < SEGMENT && results.last().unwrap().physical_offset >= SEGMENT);
+        let records = walk(&log);
+        assert_eq!(records.len(), 41);
+        assert_eq!(records.iter().map(|r| r.1).collect::<Vec<_>>(), (0..41).collect::<Vec<i64>>());
+        assert_files_match_mapping(&log);
     }
 }
 
 #[test]
 fn many_appends_span_many_segments_and_read_back_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path());
-    let mut expected = Vec::new();
-    for i in 0..2000usize {
-        let size = OVERHEAD + (i * 7919) % 3000;
-        let result = log.append(&[message(&body_for_record_size(size))], 1).unwrap();
-        expected.push((result[0].physical_offset, i as i64));
+    for by_pwrite in APPEND_MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open_in(dir.path(), by_pwrite);
+        let mut expected = Vec::new();
+        for i in 0..2000usize {
+            let size = OVERHEAD + (i * 7919) % 3000;
+            let result = log.append(&[message(&body_for_record_size(size))], 1).unwrap();
+            expected.push((result[0].physical_offset, i as i64));
+        }
+        assert!(log.segments().len() > 10);
+        assert_eq!(walk(&log), expected);
+        assert_files_match_mapping(&log);
     }
-    assert!(log.segments().len() > 10);
-    assert_eq!(walk(&log), expected);
 }
 
 #[test]
 fn raw_replication_reproduces_the_same_bytes() {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = open(dir_a.path());
+    // The master appends with pwrite, the slave writes through its mapping: same bytes.
+    let master = open_in(dir_a.path(), true);
     for i in 0..500usize {
         master.append(&[message(&body_for_record_size(OVERHEAD + i % 900))], 1).unwrap();
     }
@@ -135,11 +179,18 @@ fn raw_replication_reproduces_the_same_bytes() {
 
 #[test]
 fn records_stay_intact_when_written_pages_are_unmapped_and_written_back_behind_the_writer_and_before_flushes() {
+    for by_pwrite in APPEND_MODES {
+        records_stay_intact_behind_the_writer(by_pwrite);
+    }
+}
+
+fn records_stay_intact_behind_the_writer(by_pwrite: bool) {
     // Segments big enough for the 4 MiB pre-fault/unmap/writeback windows; flushes between
     // appends unmap the page the writer is still filling, so the next append faults it back in.
     const BIG: u64 = 16 << 20;
     let dir = tempfile::tempdir().unwrap();
-    let log = CommitLog::open(dir.path(), BIG, 4 << 20, false, Arc::new(StoreStats::default())).expect("open");
+    let mut log = CommitLog::open(dir.path(), BIG, 4 << 20, false, Arc::new(StoreStats::default())).expect("open");
+    log.set_append_by_pwrite(by_pwrite);
     log.set_recovered_end(0);
     let mut expected = Vec::new();
     let mut i = 0usize;
@@ -161,11 +212,7 @@ fn records_stay_intact_when_written_pages_are_unmapped_and_written_back_behind_t
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(first.written_back_until() >= 4 << 20, "writeback behind the head never started");
-    // What the mapping shows is what the files hold.
-    for segment in log.segments() {
-        let on_disk = std::fs::read(segment.path()).unwrap();
-        assert!(on_disk == segment.slice(0, BIG as usize), "segment {} differs from its file", segment.path().display());
-    }
+    assert_files_match_mapping(&log);
 }
 
 #[test]

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::checkpoint::{Checkpoint, CheckpointWriter, ControlFiles};
 use crate::clean::{CleanService, DiskUsageProbe, StatvfsProbe};
 use crate::commit_log::{AppendResult, CommitLog};
-use crate::config::StoreConfig;
+use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueueConfig, ConsumeQueueStore};
 use crate::dispatch::{DispatchContext, DispatchListener, Dispatcher};
 use crate::error::{Result, StoreError};
@@ -85,6 +85,7 @@ impl MessageStore {
         )?;
         commit_log.set_release_cold_segments(config.release_cold_segments);
         commit_log.set_write_back_behind_head(config.write_back_behind_head);
+        commit_log.set_append_by_pwrite(config.append_by_pwrite.unwrap_or(config.flush_disk_type == FlushDiskType::SyncFlush));
         let commit_log = Arc::new(commit_log);
         let consume_queues = Arc::new(ConsumeQueueStore::open(
             config.consume_queue_dir(),
