@@ -26,6 +26,9 @@ pub struct PrefaultJob {
     /// The window just ahead of the head to pre-fault.
     pub pos: usize,
     pub len: usize,
+    /// Appends reach the file by pwrite: bring the window's pages into the page cache without
+    /// mapping them (see `Segment::preload`), rather than fault them in writable.
+    pub by_pwrite: bool,
     /// Written pages before this are unmapped (see `Segment::unmap_written`).
     pub unmap_before: usize,
     /// Written pages before this are handed to writeback (see `Segment::start_writeback`).
@@ -113,9 +116,13 @@ fn run(shared: &Shared, dir: &std::path::Path, segment_size: u64, warm: bool, st
         if slot.stopping {
             return;
         }
-        if let Some(PrefaultJob { segment, pos, len, unmap_before, write_back_before }) = slot.prefault.take() {
+        if let Some(PrefaultJob { segment, pos, len, by_pwrite, unmap_before, write_back_before }) = slot.prefault.take() {
             drop(slot);
-            segment.prefault(pos, len);
+            if by_pwrite {
+                segment.preload(pos, len);
+            } else {
+                segment.prefault(pos, len);
+            }
             segment.unmap_written(unmap_before);
             if let Some(end) = write_back_before {
                 segment.start_writeback(end);

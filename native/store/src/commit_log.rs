@@ -403,7 +403,8 @@ impl CommitLog {
         self.allocator.prefault_ahead(PrefaultJob {
             segment: segment.clone(),
             pos: 0,
-            len: self.prefault_len(8 << 20),
+            len: 8 << 20,
+            by_pwrite: self.append_by_pwrite,
             unmap_before: 0,
             write_back_before: None,
         });
@@ -432,22 +433,12 @@ impl CommitLog {
                 self.allocator.prefault_ahead(PrefaultJob {
                     segment: segment.clone(),
                     pos: from as usize,
-                    len: self.prefault_len((2 * WINDOW) as usize),
+                    len: (2 * WINDOW) as usize,
+                    by_pwrite: self.append_by_pwrite,
                     unmap_before,
                     write_back_before: self.write_back_behind_head.then_some(unmap_before),
                 });
             }
-        }
-    }
-
-    /// How much to pre-fault ahead of the head: nothing when appends go through pwrite (the
-    /// mapping is then only read, and writable page-table entries would only make writeback
-    /// write-protect them again).
-    fn prefault_len(&self, len: usize) -> usize {
-        if self.append_by_pwrite {
-            0
-        } else {
-            len
         }
     }
 

@@ -174,6 +174,18 @@ impl Segment {
         rc == 0
     }
 
+    /// Bring `[pos, pos + len)` into the page cache without mapping it (readahead(2)): for the
+    /// not yet written part of a preallocated file that allocates zeroed pages on the allocator
+    /// thread, so a pwrite there later finds its page (with 256 SYNC_FLUSH waiters, finding or
+    /// allocating pages inside the appender's pwrite fell from 7% to 3% of the samples, perf).
+    pub fn preload(&self, pos: usize, len: usize) {
+        if let Some((start, aligned_len)) = self.aligned(pos, len) {
+            // SAFETY: a plain system call on our own descriptor over a range of our file; it
+            // touches none of our memory.
+            let _ = unsafe { libc::readahead(self.file.as_raw_fd(), start as i64, aligned_len) };
+        }
+    }
+
     /// Drop the page-table entries of the written range `[.., end)` from this process
     /// (MADV_DONTNEED) without touching the pages: they stay dirty in the page cache and any
     /// access faults them back in. Called before each flush. Why: writeback must
