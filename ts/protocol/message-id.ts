@@ -122,4 +122,3 @@ export function createUniqIdGenerator(options: UniqIdGeneratorOptions = {}): () 
     return id;
   };
 }
-

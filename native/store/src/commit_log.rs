@@ -73,6 +73,19 @@ struct Staged {
     from: u64,
 }
 
+impl Staged {
+    /// Room for `size` bytes at physical `position`, which must follow what is staged.
+    fn slot(&mut self, position: u64, size: usize) -> &mut [u8] {
+        if self.bytes.is_empty() {
+            self.from = position;
+        }
+        debug_assert_eq!(self.from + self.bytes.len() as u64, position, "staged bytes are contiguous");
+        let at = self.bytes.len();
+        self.bytes.resize(at + size, 0);
+        &mut self.bytes[at..]
+    }
+}
+
 pub struct CommitLog {
     dir: PathBuf,
     segment_size: u64,
@@ -265,12 +278,7 @@ impl CommitLog {
             };
             let placement = Placement { queue_offset, physical_offset: position as i64, store_timestamp };
             if self.append_by_pwrite {
-                if staged.bytes.is_empty() {
-                    staged.from = position;
-                }
-                let at = staged.bytes.len();
-                staged.bytes.resize(at + size, 0);
-                encode_record(&mut staged.bytes[at..], message, placement, &store_host);
+                encode_record(staged.slot(position, size), message, placement, &store_host);
             } else {
                 let pos_in_segment = (position - segment.file_from_offset()) as usize;
                 // SAFETY: we hold the write lock and `position >= write_position`, so no reader
@@ -361,10 +369,7 @@ impl CommitLog {
         blank[..4].copy_from_slice(&(room as i32).to_be_bytes());
         blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
         if self.append_by_pwrite {
-            if staged.bytes.is_empty() {
-                staged.from = *position;
-            }
-            staged.bytes.extend_from_slice(&blank);
+            staged.slot(*position, blank.len()).copy_from_slice(&blank);
             write_staged(segment, staged)?;
         } else {
             // SAFETY: single writer under the write lock, at or above the published position.
