@@ -29,6 +29,8 @@ pub struct PrefaultJob {
     /// Appends reach the file by pwrite: bring the window's pages into the page cache without
     /// mapping them (see `Segment::preload`), rather than fault them in writable.
     pub by_pwrite: bool,
+    /// With `by_pwrite`: write the window's zeros to disk instead (`Segment::zero_fill_ahead`).
+    pub zero_fill: bool,
     /// Written pages before this are unmapped (see `Segment::unmap_written`).
     pub unmap_before: usize,
     /// Written pages before this are handed to writeback (see `Segment::start_writeback`).
@@ -116,9 +118,14 @@ fn run(shared: &Shared, dir: &std::path::Path, segment_size: u64, warm: bool, st
         if slot.stopping {
             return;
         }
-        if let Some(PrefaultJob { segment, pos, len, by_pwrite, unmap_before, write_back_before }) = slot.prefault.take() {
+        if let Some(PrefaultJob { segment, pos, len, by_pwrite, zero_fill, unmap_before, write_back_before }) = slot.prefault.take() {
             drop(slot);
-            if by_pwrite {
+            if by_pwrite && zero_fill {
+                // Only a speed-up: where it fails, the writer meets preallocated blocks.
+                if segment.zero_fill_ahead(pos, len).is_err() {
+                    segment.preload(pos, len);
+                }
+            } else if by_pwrite {
                 segment.preload(pos, len);
             } else {
                 segment.prefault(pos, len);

@@ -2,11 +2,17 @@
 //! mmap'd segments named by their first physical offset (see `record.rs` for the layout).
 //!
 //! Concurrency contract: one writer (the JS thread, or the replication applier on a slave)
-//! holds `write`; any thread may read. The writer puts records above `write_position` (encoded
-//! straight into the mapping, or with `append_by_pwrite` encoded into a buffer and written with
-//! one pwrite per append call: the mapping shows the same page-cache pages either way) and then
-//! publishes the new position with a Release store; readers load it with Acquire and never read
+//! holds `write`; any thread may read. Records go above `write_position` in one of three ways
+//! (`AppendMode`; the mapping shows the same page-cache pages whichever is used), and the new
+//! position is published with a Release store; readers load it with Acquire and never read
 //! past it. Published bytes are never modified again (recovery runs before the store is shared).
+//!
+//! With `AppendMode::DeferredPwrite` an append only stages its records (`appended_position`
+//! moves, `write_position` does not); they are written with one pwrite and published by the
+//! first `commit`: the flusher's before each group commit, the dispatcher's, a reader's that
+//! asks for one of them, or the appender's own once the stage is large. A staged record is
+//! neither readable nor durable, exactly like one never appended, so a crash before the commit
+//! loses only records nobody has been told are stored (with SYNC_FLUSH, the mode's default).
 //!
 //! Segment roll-over: when a record (plus an 8-byte BLANK header) does not fit in the rest of
 //! the current segment, a BLANK record fills the rest and the record goes to the next segment,
@@ -59,13 +65,31 @@ struct WriteState {
     /// The segment holding the write position (cached to avoid the segment list lock).
     current: Option<Arc<Segment>>,
     /// Replication: bytes received from the master, possibly ending inside a record that is
-    /// not published yet. Equal to the write position when no partial record is pending.
+    /// not published yet. Equal to `appended_position` when no partial record is pending.
     received_position: u64,
-    /// With `append_by_pwrite`: records encoded but not yet written to the file.
+    /// End of the last appended record (staged or written); the next append goes here.
+    appended_position: u64,
+    /// Records encoded but not yet written to the file (pwrite modes). They may run across a
+    /// segment end (a BLANK and the next segment's first records) with `DeferredPwrite`.
     staged: Staged,
 }
 
-/// Encoded records waiting for one pwrite (see `CommitLog::append_by_pwrite`).
+/// How appended records reach the segment file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendMode {
+    /// Encoded straight into the mapping by the appender.
+    Mapping,
+    /// Encoded into a buffer and written with one pwrite per append call.
+    Pwrite,
+    /// Encoded into a buffer; written with one pwrite per `commit` (see the module docs).
+    DeferredPwrite,
+}
+
+/// With `DeferredPwrite`, the appender commits itself once this much is staged (bounds the
+/// stage's memory when nobody else commits for a while).
+const DEFERRED_COMMIT_BYTES: usize = 1 << 20;
+
+/// Encoded records waiting for a pwrite (see `AppendMode`).
 #[derive(Default)]
 struct Staged {
     bytes: Vec<u8>,
@@ -95,12 +119,15 @@ pub struct CommitLog {
     // the dispatcher polls `write_position`, the flusher stores `flushed_position`.
     write: CachePadded<Mutex<WriteState>>,
     write_position: CachePadded<AtomicU64>,
+    /// Mirrors `WriteState::appended_position` for lock-free "is anything staged" checks.
+    appended_position: CachePadded<AtomicU64>,
     flushed_position: CachePadded<AtomicU64>,
     allocator: SegmentAllocator,
     stats: Arc<StoreStats>,
     release_cold_segments: bool,
     write_back_behind_head: bool,
-    append_by_pwrite: bool,
+    append_mode: AppendMode,
+    zero_fill_ahead: bool,
 }
 
 impl CommitLog {
@@ -125,15 +152,18 @@ impl CommitLog {
                 store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
                 current: None,
                 received_position: 0,
+                appended_position: 0,
                 staged: Staged::default(),
             })),
             write_position: CachePadded::new(AtomicU64::new(0)),
+            appended_position: CachePadded::new(AtomicU64::new(0)),
             flushed_position: CachePadded::new(AtomicU64::new(0)),
             allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, warm, stats.clone()),
             stats,
             release_cold_segments: true,
             write_back_behind_head: true,
-            append_by_pwrite: false,
+            append_mode: AppendMode::Mapping,
+            zero_fill_ahead: false,
         })
     }
 
@@ -148,6 +178,11 @@ impl CommitLog {
     /// End of the last complete record: everything below is readable.
     pub fn write_position(&self) -> u64 {
         self.write_position.load(Ordering::Acquire)
+    }
+
+    /// End of the last appended record, staged ones included (`AppendMode::DeferredPwrite`).
+    pub fn appended_position(&self) -> u64 {
+        self.appended_position.load(Ordering::Acquire)
     }
 
     pub fn flushed_position(&self) -> u64 {
@@ -165,9 +200,18 @@ impl CommitLog {
         self.release_cold_segments = release;
     }
 
-    /// See `StoreConfig::append_by_pwrite`.
-    pub fn set_append_by_pwrite(&mut self, by_pwrite: bool) {
-        self.append_by_pwrite = by_pwrite;
+    /// See `StoreConfig::append_by_pwrite` and `AppendMode`.
+    pub fn set_append_mode(&mut self, mode: AppendMode) {
+        self.append_mode = mode;
+    }
+
+    /// See `StoreConfig::zero_fill_ahead` (appends by pwrite only).
+    pub fn set_zero_fill_ahead(&mut self, zero_fill: bool) {
+        self.zero_fill_ahead = zero_fill;
+    }
+
+    fn by_pwrite(&self) -> bool {
+        self.append_mode != AppendMode::Mapping
     }
 
     /// See `StoreConfig::write_back_behind_head`.
@@ -211,9 +255,11 @@ impl CommitLog {
     /// Publish the recovered end: the write and flushed positions start here.
     pub(crate) fn set_recovered_end(&self, end: u64) {
         self.write_position.store(end, Ordering::Release);
+        self.appended_position.store(end, Ordering::Release);
         self.flushed_position.store(end, Ordering::Release);
         let mut write = self.write.lock().expect("write lock");
         write.received_position = end;
+        write.appended_position = end;
         write.current = self.segment_for(end).filter(|s| end < s.file_from_offset() + self.segment_size);
         if let Some(segment) = write.current.clone() {
             segment.advise_sequential();
@@ -251,55 +297,36 @@ impl CommitLog {
         for message in messages {
             record::validate(message, self.max_message_size)?;
         }
-        let mut write = self.write.lock().expect("write lock");
-        let start = self.write_position.load(Ordering::Relaxed);
+        let mut guard = self.write.lock().expect("write lock");
+        let write = &mut *guard;
+        let deferred = self.append_mode == AppendMode::DeferredPwrite;
+        if deferred && write.staged.bytes.len() >= DEFERRED_COMMIT_BYTES {
+            self.commit_locked(write)?;
+        }
+        let start = write.appended_position;
         if write.received_position != start {
             return Err(StoreError::InvalidArgument(
                 "a replicated record is partly received: local appends would interleave with it".into(),
             ));
         }
-        let store_host = write.store_host;
+        // Staged bytes of earlier calls stay (DeferredPwrite); a failed call removes its own.
+        let staged_before = write.staged.bytes.len();
         let mut position = start;
         // A single message's next queue offset stays on the stack; a batch's go in a vector.
         let mut single_next: Option<(usize, i64)> = None;
         let mut next_offsets: Vec<(usize, i64)> = Vec::new();
-        let mut staged = std::mem::take(&mut write.staged);
-        staged.bytes.clear();
-        for (index, message) in messages.iter().enumerate() {
-            let size = record_size(message, &store_host);
-            self.segment_with_room(&mut write, &mut position, size, &mut staged)?;
-            // Borrowed, not cloned: an Arc clone per append is two atomic read-modify-writes
-            // on a count readers on other threads also touch.
-            let segment = write.current.as_ref().expect("segment_with_room leaves a current segment");
-            let queue_offset = if message.takes_queue_offset() {
-                self.next_queue_offset(&write, &next_offsets, messages, index)
-            } else {
-                0
-            };
-            let placement = Placement { queue_offset, physical_offset: position as i64, store_timestamp };
-            if self.append_by_pwrite {
-                encode_record(staged.slot(position, size), message, placement, &store_host);
-            } else {
-                let pos_in_segment = (position - segment.file_from_offset()) as usize;
-                // SAFETY: we hold the write lock and `position >= write_position`, so no reader
-                // can see these bytes until they are published below.
-                let slot = unsafe { segment.slice_mut(pos_in_segment, size) };
-                encode_record(slot, message, placement, &store_host);
+        let placed = self.place_records(write, messages, store_timestamp, &mut position, &mut single_next, &mut next_offsets, &mut on_result);
+        let written = match placed {
+            Ok(()) if self.append_mode == AppendMode::Pwrite => self.write_staged(write.current.as_ref(), &mut write.staged),
+            other => other,
+        };
+        if let Err(error) = written {
+            write.staged.bytes.truncate(staged_before);
+            if write.current.as_ref().is_some_and(|segment| segment.file_from_offset() > start) {
+                // Rolled over for records that are not kept: the next append starts at `start`.
+                write.current = self.segment_for(start);
             }
-            if message.takes_queue_offset() {
-                if messages.len() == 1 {
-                    single_next = Some((index, queue_offset + 1));
-                } else {
-                    next_offsets.push((index, queue_offset + 1));
-                }
-            }
-            on_result(AppendResult { physical_offset: position, size: size as u32, queue_offset, store_timestamp, store_host });
-            position += size as u64;
-        }
-        if let Some(segment) = &write.current {
-            let written = write_staged(segment, &mut staged);
-            write.staged = staged;
-            written?;
+            return Err(error);
         }
         let mut pending = single_next.iter().chain(next_offsets.iter()).peekable();
         while let Some(&(index, next)) = pending.next() {
@@ -321,10 +348,62 @@ impl CommitLog {
             }
         }
         write.received_position = position;
-        self.write_position.store(position, Ordering::Release);
-        self.prefault_ahead(&write, start, position);
+        write.appended_position = position;
+        self.appended_position.store(position, Ordering::Release);
+        if !deferred {
+            self.write_position.store(position, Ordering::Release);
+        }
+        self.prefault_ahead(write, start, position);
         self.stats.appended_messages.fetch_add(messages.len() as u64, Ordering::Relaxed);
         self.stats.appended_bytes.fetch_add(position - start, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Encode `messages` from `*position` on (into the mapping or the stage), rolling over
+    /// segments as needed; nothing is published.
+    #[allow(clippy::too_many_arguments)]
+    fn place_records(
+        &self,
+        write: &mut WriteState,
+        messages: &[MessageInput<'_>],
+        store_timestamp: i64,
+        position: &mut u64,
+        single_next: &mut Option<(usize, i64)>,
+        next_offsets: &mut Vec<(usize, i64)>,
+        on_result: &mut impl FnMut(AppendResult),
+    ) -> Result<()> {
+        let store_host = write.store_host;
+        for (index, message) in messages.iter().enumerate() {
+            let size = record_size(message, &store_host);
+            self.segment_with_room(write, position, size)?;
+            let queue_offset = if message.takes_queue_offset() {
+                self.next_queue_offset(write, next_offsets, messages, index)
+            } else {
+                0
+            };
+            let placement = Placement { queue_offset, physical_offset: *position as i64, store_timestamp };
+            if self.by_pwrite() {
+                encode_record(write.staged.slot(*position, size), message, placement, &store_host);
+            } else {
+                // Borrowed, not cloned: an Arc clone per append is two atomic read-modify-writes
+                // on a count readers on other threads also touch.
+                let segment = write.current.as_ref().expect("segment_with_room leaves a current segment");
+                let pos_in_segment = (*position - segment.file_from_offset()) as usize;
+                // SAFETY: we hold the write lock and `position >= write_position`, so no reader
+                // can see these bytes until they are published.
+                let slot = unsafe { segment.slice_mut(pos_in_segment, size) };
+                encode_record(slot, message, placement, &store_host);
+            }
+            if message.takes_queue_offset() {
+                if messages.len() == 1 {
+                    *single_next = Some((index, queue_offset + 1));
+                } else {
+                    next_offsets.push((index, queue_offset + 1));
+                }
+            }
+            on_result(AppendResult { physical_offset: *position, size: size as u32, queue_offset, store_timestamp, store_host });
+            *position += size as u64;
+        }
         Ok(())
     }
 
@@ -353,8 +432,9 @@ impl CommitLog {
 
     /// The segment where a record of `size` bytes goes at `*position`, rolling over (with a
     /// BLANK filler) when it does not fit. `*position` moves to the record's start.
-    fn segment_with_room(&self, write: &mut WriteState, position: &mut u64, size: usize, staged: &mut Staged) -> Result<()> {
+    fn segment_with_room(&self, write: &mut WriteState, position: &mut u64, size: usize) -> Result<()> {
         let in_current = matches!(&write.current, Some(segment) if *position < segment.file_from_offset() + self.segment_size);
+        debug_assert!(write.current.as_ref().is_none_or(|segment| *position >= segment.file_from_offset()));
         if !in_current {
             self.activate_segment(write, *position)?;
         }
@@ -368,12 +448,19 @@ impl CommitLog {
         let mut blank = [0u8; END_FILE_MIN_BLANK_LENGTH];
         blank[..4].copy_from_slice(&(room as i32).to_be_bytes());
         blank[4..8].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
-        if self.append_by_pwrite {
-            staged.slot(*position, blank.len()).copy_from_slice(&blank);
-            write_staged(segment, staged)?;
-        } else {
-            // SAFETY: single writer under the write lock, at or above the published position.
-            unsafe { segment.slice_mut(used as usize, END_FILE_MIN_BLANK_LENGTH) }.copy_from_slice(&blank);
+        match self.append_mode {
+            AppendMode::Pwrite => {
+                write.staged.slot(*position, blank.len()).copy_from_slice(&blank);
+                let current = write.current.as_ref();
+                self.write_staged(current, &mut write.staged)?;
+            }
+            // The stage runs on into the next segment (a commit writes each part in its file),
+            // so it holds the BLANK's whole extent: the header, then zeros to the segment end.
+            AppendMode::DeferredPwrite => write.staged.slot(*position, room as usize)[..blank.len()].copy_from_slice(&blank),
+            AppendMode::Mapping => {
+                // SAFETY: single writer under the write lock, at or above the published position.
+                unsafe { segment.slice_mut(used as usize, END_FILE_MIN_BLANK_LENGTH) }.copy_from_slice(&blank);
+            }
         }
         *position = segment.file_from_offset() + self.segment_size;
         self.activate_segment(write, *position)?;
@@ -409,7 +496,8 @@ impl CommitLog {
             segment: segment.clone(),
             pos: 0,
             len: 8 << 20,
-            by_pwrite: self.append_by_pwrite,
+            by_pwrite: self.by_pwrite(),
+                    zero_fill: self.zero_fill_ahead,
             unmap_before: 0,
             write_back_before: None,
         });
@@ -439,7 +527,8 @@ impl CommitLog {
                     segment: segment.clone(),
                     pos: from as usize,
                     len: (2 * WINDOW) as usize,
-                    by_pwrite: self.append_by_pwrite,
+                    by_pwrite: self.by_pwrite(),
+                    zero_fill: self.zero_fill_ahead,
                     unmap_before,
                     write_back_before: self.write_back_behind_head.then_some(unmap_before),
                 });
@@ -453,6 +542,62 @@ impl CommitLog {
         if self.segment_for(offset).is_none() {
             self.allocator.prepare(offset);
         }
+    }
+
+    /// Write the staged records (`AppendMode::DeferredPwrite`) and publish them; returns the
+    /// write position. Cheap when nothing is staged. On failure the records stay staged (and
+    /// unpublished), so a later commit writes them without leaving a hole.
+    pub fn commit(&self) -> Result<u64> {
+        let published = self.write_position();
+        if self.appended_position() == published {
+            return Ok(published);
+        }
+        let mut write = self.write.lock().expect("write lock");
+        self.commit_locked(&mut write)
+    }
+
+    fn commit_locked(&self, write: &mut WriteState) -> Result<u64> {
+        if write.staged.bytes.is_empty() {
+            return Ok(self.write_position());
+        }
+        let end = write.staged.from + write.staged.bytes.len() as u64;
+        debug_assert_eq!(write.staged.from, self.write_position(), "staged records follow the published ones");
+        self.write_staged(write.current.as_ref(), &mut write.staged)?;
+        self.write_position.store(end, Ordering::Release);
+        Ok(end)
+    }
+
+    /// Write the staged records into their segment files (where they start at `staged.from`)
+    /// and empty the stage; on failure the stage is left as it was. Publishing is the
+    /// caller's. `current` is the writer's segment, the usual (lock-free) destination.
+    fn write_staged(&self, current: Option<&Arc<Segment>>, staged: &mut Staged) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut from = staged.from;
+        let mut rest = &staged.bytes[..];
+        while !rest.is_empty() {
+            let looked_up;
+            let segment = match current {
+                Some(segment) if from >= segment.file_from_offset() && from < segment.file_from_offset() + self.segment_size => segment,
+                _ => {
+                    looked_up = self.segment_for(from).ok_or_else(|| StoreError::Corrupt {
+                        offset: from,
+                        reason: "no segment for staged records".into(),
+                    })?;
+                    &looked_up
+                }
+            };
+            let pos = from - segment.file_from_offset();
+            let len = rest.len().min((self.segment_size - pos) as usize);
+            segment.claim_for_write(pos as usize + len);
+            segment
+                .file()
+                .write_all_at(&rest[..len], pos)
+                .context(|| format!("writing {len} bytes at {pos} of {}", segment.path().display()))?;
+            from += len as u64;
+            rest = &rest[len..];
+        }
+        staged.bytes.clear();
+        Ok(())
     }
 
     /// msync `[flushed_position, target)`; returns the new flushed position.
@@ -494,7 +639,11 @@ impl CommitLog {
     /// The segment holding `offset`, the position inside it, and how many published bytes
     /// follow in that segment.
     pub fn readable_at(&self, offset: u64) -> Result<(Arc<Segment>, usize, usize)> {
-        let write_position = self.write_position();
+        let mut write_position = self.write_position();
+        if offset >= write_position && offset < self.appended_position() {
+            // A staged record (DeferredPwrite): whoever asks for it gets it written first.
+            write_position = self.commit()?;
+        }
         let out_of_range = || StoreError::OffsetOutOfRange { offset, min: self.min_offset(), max: write_position };
         if offset >= write_position {
             return Err(out_of_range());
@@ -525,24 +674,6 @@ impl CommitLog {
         }
         Ok(removed)
     }
-}
-
-/// Write the staged records into `segment` (where they start at `staged.from`) and empty the
-/// stage. Unpublished until the caller moves the write position past them.
-fn write_staged(segment: &Segment, staged: &mut Staged) -> Result<()> {
-    use std::os::unix::fs::FileExt;
-    if staged.bytes.is_empty() {
-        return Ok(());
-    }
-    debug_assert!(staged.from >= segment.file_from_offset());
-    debug_assert!(staged.from + staged.bytes.len() as u64 <= segment.file_from_offset() + segment.size());
-    let pos = staged.from - segment.file_from_offset();
-    let written = segment
-        .file()
-        .write_all_at(&staged.bytes, pos)
-        .context(|| format!("writing {} bytes at {} of {}", staged.bytes.len(), pos, segment.path().display()));
-    staged.bytes.clear();
-    written
 }
 
 fn load_segments(dir: &Path, segment_size: u64) -> Result<Vec<Arc<Segment>>> {

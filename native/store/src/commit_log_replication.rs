@@ -10,7 +10,7 @@ impl CommitLog {
     /// Raw published bytes from `offset`, at most `max_len`, never crossing a segment end.
     /// Replication ships these to a slave.
     pub fn read_raw(&self, offset: u64, max_len: usize) -> Result<Vec<u8>> {
-        if offset == self.write_position() {
+        if offset == self.write_position() && offset == self.appended_position() {
             return Ok(Vec::new());
         }
         let (segment, pos, available) = self.readable_at(offset)?;
@@ -23,6 +23,8 @@ impl CommitLog {
     /// A record split across chunks is published when its last byte arrives.
     pub fn append_raw(&self, offset: u64, bytes: &[u8]) -> Result<u64> {
         let mut write = self.write.lock().expect("write lock");
+        // Records staged by local appends (a former master) go first.
+        self.commit_locked(&mut write)?;
         let expected = write.received_position;
         if offset != expected {
             return Err(StoreError::ReplicaOffsetMismatch { offered: offset, expected });
@@ -37,6 +39,7 @@ impl CommitLog {
             let used = (position - segment.file_from_offset()) as usize;
             let room = self.segment_size as usize - used;
             let len = room.min(rest.len());
+            segment.claim_for_write(used + len);
             // SAFETY: single writer under the write lock, at or above the published position.
             unsafe { segment.slice_mut(used, len) }.copy_from_slice(&rest[..len]);
             position += len as u64;
@@ -62,6 +65,8 @@ impl CommitLog {
         for (topic, queue_id, next) in grown {
             write.queue_offsets.entry(topic).or_default().insert(queue_id, next);
         }
+        write.appended_position = end;
+        self.appended_position.store(end, Ordering::Release);
         self.write_position.store(end, Ordering::Release);
         Ok(position)
     }

@@ -10,15 +10,15 @@ const SEGMENT: u64 = 64 * 1024;
 const OVERHEAD: usize = 91 + 1 + 5; // fixed fields + topic "T" + properties "a\x01bb\x02"
 
 /// Both ways an append reaches the file: encoded into the mapping, or staged and pwritten.
-const APPEND_MODES: [bool; 2] = [false, true];
+const APPEND_MODES: [AppendMode; 3] = [AppendMode::Mapping, AppendMode::Pwrite, AppendMode::DeferredPwrite];
 
 fn open(dir: &std::path::Path) -> CommitLog {
-    open_in(dir, false)
+    open_in(dir, AppendMode::Mapping)
 }
 
-fn open_in(dir: &std::path::Path, by_pwrite: bool) -> CommitLog {
+fn open_in(dir: &std::path::Path, mode: AppendMode) -> CommitLog {
     let mut log = CommitLog::open(dir, SEGMENT, 60 * 1024, false, Arc::new(StoreStats::default())).expect("open");
-    log.set_append_by_pwrite(by_pwrite);
+    log.set_append_mode(mode);
     log.set_recovered_end(0);
     log
 }
@@ -52,6 +52,8 @@ fn body_for_record_size(size: usize) -> Vec<u8> {
 
 /// Walk the log from 0 the way a reader does; returns (offset, queue offset) of each record.
 fn walk(log: &CommitLog) -> Vec<(u64, i64)> {
+    // Staged records (DeferredPwrite) are written and published by a commit first.
+    log.commit().expect("commit");
     let mut records = Vec::new();
     let mut offset = 0;
     while offset < log.write_position() {
@@ -74,14 +76,14 @@ fn walk(log: &CommitLog) -> Vec<(u64, i64)> {
 
 #[test]
 fn queue_offsets_are_consecutive_per_queue_and_batches_are_atomic() {
-    for by_pwrite in APPEND_MODES {
-        queue_offsets_and_atomic_batches(by_pwrite);
+    for mode in APPEND_MODES {
+        queue_offsets_and_atomic_batches(mode);
     }
 }
 
-fn queue_offsets_and_atomic_batches(by_pwrite: bool) {
+fn queue_offsets_and_atomic_batches(mode: AppendMode) {
     let dir = tempfile::tempdir().unwrap();
-    let log = open_in(dir.path(), by_pwrite);
+    let log = open_in(dir.path(), mode);
     let body = [1u8; 10];
     let mut other = message(&body);
     other.queue_id = 1;
@@ -98,9 +100,9 @@ fn queue_offsets_and_atomic_batches(by_pwrite: bool) {
 #[test]
 fn roll_over_handles_every_boundary_case() {
     // delta = room left after the record minus the 8 bytes a BLANK needs.
-    for (delta, by_pwrite) in [-9i64, -8, -1, 0, 1, 7, 8, 9].into_iter().flat_map(|d| APPEND_MODES.map(|m| (d, m))) {
+    for (delta, mode) in [-9i64, -8, -1, 0, 1, 7, 8, 9].into_iter().flat_map(|d| APPEND_MODES.map(|m| (d, m))) {
         let dir = tempfile::tempdir().unwrap();
-        let log = open_in(dir.path(), by_pwrite);
+        let log = open_in(dir.path(), mode);
         let first = 40_000usize;
         log.append(&[message(&body_for_record_size(first))], 1).unwrap();
         let room = SEGMENT as i64 - first as i64;
@@ -120,9 +122,9 @@ fn roll_over_handles_every_boundary_case() {
 
 #[test]
 fn a_batch_crossing_a_segment_end_is_split_by_a_blank_and_reads_back_in_order() {
-    for by_pwrite in APPEND_MODES {
+    for mode in APPEND_MODES {
         let dir = tempfile::tempdir().unwrap();
-        let log = open_in(dir.path(), by_pwrite);
+        let log = open_in(dir.path(), mode);
         log.append(&[message(&body_for_record_size(30_000))], 1).unwrap();
         let bodies: Vec<Vec<u8>> = (0..40).map(|i| body_for_record_size(OVERHEAD + 1000 + i * 13)).collect();
         let batch: Vec<MessageInput<'_>> = bodies.iter().map(|b| message(b)).collect();
@@ -137,9 +139,9 @@ fn a_batch_crossing_a_segment_end_is_split_by_a_blank_and_reads_back_in_order() 
 
 #[test]
 fn many_appends_span_many_segments_and_read_back_in_order() {
-    for by_pwrite in APPEND_MODES {
+    for mode in APPEND_MODES {
         let dir = tempfile::tempdir().unwrap();
-        let log = open_in(dir.path(), by_pwrite);
+        let log = open_in(dir.path(), mode);
         let mut expected = Vec::new();
         for i in 0..2000usize {
             let size = OVERHEAD + (i * 7919) % 3000;
@@ -154,17 +156,24 @@ fn many_appends_span_many_segments_and_read_back_in_order() {
 
 #[test]
 fn raw_replication_reproduces_the_same_bytes() {
+    for mode in APPEND_MODES {
+        raw_replication_of_a_master_appending_by(mode);
+    }
+}
+
+fn raw_replication_of_a_master_appending_by(mode: AppendMode) {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    // The master appends with pwrite, the slave writes through its mapping: same bytes.
-    let master = open_in(dir_a.path(), true);
+    // Whichever way the master appends, the slave writes through its mapping: same bytes.
+    let master = open_in(dir_a.path(), mode);
     for i in 0..500usize {
         master.append(&[message(&body_for_record_size(OVERHEAD + i % 900))], 1).unwrap();
     }
     let slave = open(dir_b.path());
     let mut offset = 0;
     // Ship in odd-sized chunks so records are split across calls; like the HA protocol, the
-    // master always continues from the offset the slave reports (its readable end).
-    while offset < master.write_position() {
+    // master always continues from the offset the slave reports (its readable end). Records
+    // the master still has staged are committed when asked for.
+    while offset < master.appended_position() {
         let chunk = master.read_raw(offset, 3333).unwrap();
         offset = slave.append_raw(offset, &chunk).unwrap();
     }
@@ -179,18 +188,20 @@ fn raw_replication_reproduces_the_same_bytes() {
 
 #[test]
 fn records_stay_intact_when_written_pages_are_unmapped_and_written_back_behind_the_writer_and_before_flushes() {
-    for by_pwrite in APPEND_MODES {
-        records_stay_intact_behind_the_writer(by_pwrite);
+    for mode in APPEND_MODES {
+        records_stay_intact_behind_the_writer(mode);
     }
 }
 
-fn records_stay_intact_behind_the_writer(by_pwrite: bool) {
+fn records_stay_intact_behind_the_writer(mode: AppendMode) {
     // Segments big enough for the 4 MiB pre-fault/unmap/writeback windows; flushes between
     // appends unmap the page the writer is still filling, so the next append faults it back in.
     const BIG: u64 = 16 << 20;
     let dir = tempfile::tempdir().unwrap();
     let mut log = CommitLog::open(dir.path(), BIG, 4 << 20, false, Arc::new(StoreStats::default())).expect("open");
-    log.set_append_by_pwrite(by_pwrite);
+    log.set_append_mode(mode);
+    // Zeros written ahead of the head race the writer here: none may land on a record.
+    log.set_zero_fill_ahead(mode != AppendMode::Mapping);
     log.set_recovered_end(0);
     let mut expected = Vec::new();
     let mut i = 0usize;
@@ -212,7 +223,80 @@ fn records_stay_intact_behind_the_writer(by_pwrite: bool) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(first.written_back_until() >= 4 << 20, "writeback behind the head never started");
+    if mode != AppendMode::Mapping {
+        assert!(log.segments()[1].zeroed_until() > 0, "nothing was zero-filled ahead of the head");
+    }
     assert_files_match_mapping(&log);
+}
+
+#[test]
+fn zero_fill_never_writes_below_a_range_claimed_for_records() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let segment = Segment::create(dir.path(), 0, SEGMENT, false).unwrap();
+    segment.claim_for_write(100);
+    segment.file().write_all_at(&[9u8; 100], 0).unwrap();
+    segment.zero_fill_ahead(0, 8192).unwrap();
+    assert_eq!(segment.zeroed_until(), 8192);
+    assert_eq!(segment.slice(0, 100), &[9u8; 100][..]);
+    assert!(segment.slice(100, 8092).iter().all(|&b| b == 0));
+    // A claim inside the zeroed range changes nothing; one past it moves the boundary.
+    segment.claim_for_write(4000);
+    assert_eq!(segment.zeroed_until(), 8192);
+    segment.claim_for_write(10_000);
+    segment.file().write_all_at(&[8u8; 1808], 8192).unwrap();
+    segment.zero_fill_ahead(0, 16_384).unwrap();
+    assert_eq!(segment.slice(8192, 1808), &[8u8; 1808][..]);
+    // A segment reopened after a restart holds records: it is never zero-filled.
+    let path = segment.path().to_path_buf();
+    drop(segment);
+    let reopened = Segment::open(path, 0, SEGMENT).unwrap();
+    reopened.zero_fill_ahead(0, SEGMENT as usize).unwrap();
+    assert_eq!(reopened.slice(0, 100), &[9u8; 100][..]);
+}
+
+#[test]
+fn deferred_appends_are_published_by_a_commit_or_by_a_reader_asking_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_in(dir.path(), AppendMode::DeferredPwrite);
+    let body = body_for_record_size(300);
+    let first = log.append_one(&message(&body), 1).unwrap();
+    let second = log.append_one(&message(&body), 1).unwrap();
+    // Staged: not readable by position, not in the file.
+    assert_eq!(log.write_position(), 0);
+    assert_eq!(log.appended_position(), second.end_offset());
+    assert!(std::fs::read(log.segments()[0].path()).unwrap()[..300].iter().all(|&b| b == 0));
+    // A reader asking for a staged record gets it written and published first.
+    let queue_offset = log.with_record(first.physical_offset, |view| view.queue_offset).unwrap();
+    assert_eq!(queue_offset, 0);
+    assert_eq!(log.write_position(), second.end_offset());
+    // The flusher's path: commit, then sync what is published.
+    let third = log.append_one(&message(&body), 1).unwrap();
+    assert_eq!(log.commit().unwrap(), third.end_offset());
+    assert_eq!(log.flush_to(log.write_position()).unwrap(), third.end_offset());
+    assert_eq!(walk(&log), vec![(0, 0), (300, 1), (600, 2)]);
+    assert_files_match_mapping(&log);
+}
+
+#[test]
+fn a_failed_deferred_append_leaves_earlier_staged_records_and_the_next_append_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    // Messages may be larger than a segment here, so the batch fails only after it has staged
+    // a record, a BLANK and rolled over to the next segment.
+    let mut log = CommitLog::open(dir.path(), SEGMENT, 2 * SEGMENT as usize, false, Arc::new(StoreStats::default())).unwrap();
+    log.set_append_mode(AppendMode::DeferredPwrite);
+    log.set_recovered_end(0);
+    let body = body_for_record_size(300);
+    log.append_one(&message(&body), 1).unwrap();
+    let larger_than_a_segment = vec![0u8; SEGMENT as usize + 10];
+    assert!(matches!(
+        log.append(&[message(&body), message(&larger_than_a_segment)], 1),
+        Err(StoreError::MessageTooLarge { .. })
+    ));
+    assert_eq!(log.appended_position(), 300);
+    let next = log.append_one(&message(&body), 1).unwrap();
+    assert_eq!((next.physical_offset, next.queue_offset), (300, 1));
+    assert_eq!(walk(&log), vec![(0, 0), (300, 1)]);
 }
 
 #[test]

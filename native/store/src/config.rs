@@ -66,6 +66,12 @@ pub struct StoreConfig {
     /// by writeback), which bounds SYNC_FLUSH throughput. Costs a system call per append call,
     /// which with ASYNC_FLUSH halved single appends. `None`: on with SYNC_FLUSH only.
     pub append_by_pwrite: Option<bool>,
+    /// Bolide: with appends by pwrite, the allocator thread writes zeros 4-12 MiB ahead of the
+    /// write head and waits for them to reach the disk (`Segment::zero_fill_ahead`), so group
+    /// commits land on initialized blocks: fdatasync into fallocate's unwritten extents also
+    /// commits the file system's journal. Costs writing the CommitLog twice. `None`: on with
+    /// SYNC_FLUSH only (where a sync's length is every waiter's latency).
+    pub zero_fill_ahead: Option<bool>,
     /// `accessMessageInMemoryMaxRatio` (40): a read at most this percentage of physical memory
     /// behind the write head counts as served from memory (page-cache hints only; Bolide does
     /// not change its pull batching on it).
@@ -103,6 +109,7 @@ impl StoreConfig {
             release_cold_segments: true,
             write_back_behind_head: true,
             append_by_pwrite: None,
+            zero_fill_ahead: None,
             access_message_in_memory_max_ratio: 40,
             total_physical_memory_size: None,
             page_cache_sample_interval_ms: 10_000,

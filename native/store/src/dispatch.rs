@@ -203,7 +203,7 @@ impl Dispatcher {
     /// Wait until everything written so far is dispatched (shutdown, tests).
     pub fn wait_caught_up(&self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
-        while self.dispatched_offset() < self.context.commit_log.write_position() {
+        while self.dispatched_offset() < self.context.commit_log.appended_position() {
             if std::time::Instant::now() >= deadline || self.thread.is_none() {
                 return false;
             }
@@ -249,7 +249,16 @@ impl Worker {
                 return;
             }
             let from = self.dispatched.load(Ordering::Relaxed);
-            let target = self.context.commit_log.write_position();
+            // Staged records (deferred pwrite) are written here at the latest, so consumers
+            // see them within a round even when no flush comes.
+            let target = match self.context.commit_log.commit() {
+                Ok(target) => target,
+                Err(error) => {
+                    *self.last_error.lock().expect("error lock") = Some(error.to_string());
+                    std::thread::sleep(Duration::from_millis(100));
+                    self.context.commit_log.write_position()
+                }
+            };
             if from < target {
                 self.round(from, target.min(from + ROUND_BYTES_MAX));
                 busy = true;
@@ -297,7 +306,7 @@ impl Worker {
         self.idle.store(true, Ordering::Relaxed);
         std::sync::atomic::fence(Ordering::SeqCst);
         // Re-check after announcing idleness: an append may have published in between.
-        if self.context.commit_log.write_position() > self.dispatched.load(Ordering::Relaxed) {
+        if self.context.commit_log.appended_position() > self.dispatched.load(Ordering::Relaxed) {
             self.idle.store(false, Ordering::Release);
             return !signal.stopping;
         }

@@ -119,11 +119,13 @@ impl From<&StoreConfig> for Settings {
 }
 
 fn flush_and_report(shared: &FlushShared, commit_log: &CommitLog) {
+    // Staged records (deferred pwrite) are written first: the sync covers them too.
+    let committed = commit_log.commit();
     let target = commit_log.write_position();
-    if target <= commit_log.flushed_position() {
+    if committed.is_ok() && target <= commit_log.flushed_position() {
         return;
     }
-    let event = match commit_log.flush_to(target) {
+    let event = match committed.and_then(|_| commit_log.flush_to(target)) {
         Ok(flushed_offset) => FlushEvent { flushed_offset, error: None },
         Err(error) => FlushEvent { flushed_offset: commit_log.flushed_position(), error: Some(error.to_string()) },
     };
@@ -140,7 +142,7 @@ fn run_group_commit(shared: &FlushShared, commit_log: &CommitLog) {
             while !state.requested && !state.stopping {
                 // The timeout is a safety net only: requests normally wake us at once.
                 state = shared.wake.wait_timeout(state, Duration::from_millis(10)).expect("flush lock").0;
-                if commit_log.write_position() > commit_log.flushed_position() {
+                if commit_log.appended_position() > commit_log.flushed_position() {
                     break;
                 }
             }
@@ -166,7 +168,7 @@ fn run_periodic(shared: &FlushShared, commit_log: &CommitLog, settings: &Setting
                 return;
             }
         }
-        let dirty = commit_log.write_position().saturating_sub(commit_log.flushed_position());
+        let dirty = commit_log.appended_position().saturating_sub(commit_log.flushed_position());
         let thorough_due = last_thorough.elapsed() >= settings.thorough_interval;
         if dirty >= settings.least_bytes || (thorough_due && dirty > 0) {
             flush_and_report(shared, commit_log);

@@ -32,6 +32,12 @@ pub struct Segment {
     unmapped_until: std::sync::atomic::AtomicUsize,
     /// Written pages before this position were handed to writeback (`start_writeback`).
     written_back_until: std::sync::atomic::AtomicUsize,
+    /// Everything before this position holds zeros written by `zero_fill_ahead` or records
+    /// (so its blocks are allocated and initialized), and `zero_fill_ahead` never writes
+    /// below it again. Raised under `zero_fill` by the zero-filler and by writers claiming a
+    /// range (`claim_for_write`), which is what keeps zeros from landing on records.
+    zeroed_until: std::sync::atomic::AtomicUsize,
+    zero_fill: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -86,7 +92,10 @@ impl Segment {
         if actual < size {
             preallocate(&file, size).context(|| format!("extending segment {}", path.display()))?;
         }
-        Self::map(path, file, file_from_offset, size)
+        let segment = Self::map(path, file, file_from_offset, size)?;
+        // Holds records from before: never zero-filled (see `zero_fill_ahead`).
+        segment.zeroed_until.store(segment.size as usize, std::sync::atomic::Ordering::Release);
+        Ok(segment)
     }
 
     fn map(path: PathBuf, file: File, file_from_offset: u64, size: u64) -> Result<Segment> {
@@ -106,6 +115,8 @@ impl Segment {
             read_ahead_until: std::sync::atomic::AtomicUsize::new(0),
             unmapped_until: std::sync::atomic::AtomicUsize::new(0),
             written_back_until: std::sync::atomic::AtomicUsize::new(0),
+            zeroed_until: std::sync::atomic::AtomicUsize::new(0),
+            zero_fill: std::sync::Mutex::new(()),
         })
     }
 
@@ -184,6 +195,58 @@ impl Segment {
             // touches none of our memory.
             let _ = unsafe { libc::readahead(self.file.as_raw_fd(), start as i64, aligned_len) };
         }
+    }
+
+    /// Write zeros over `[zeroed_until, pos + len)` and wait until they are on disk, so the
+    /// blocks there stop being the preallocated kind (fallocate's "unwritten" extents) before
+    /// the writer reaches them. Why: the first write into an unwritten extent changes file
+    /// metadata, so every group commit there was also a journal commit; over written blocks a
+    /// fdatasync of ~110 KB took 136 us instead of 284 us (Python probe on this VM's ext4).
+    /// Costs writing each byte twice. Safe beside the writer: see `claim_for_write`.
+    pub fn zero_fill_ahead(&self, pos: usize, len: usize) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        use std::sync::atomic::Ordering;
+        static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+        let end = pos.saturating_add(len).min(self.size as usize);
+        let _filling = self.zero_fill.lock().expect("zero-fill lock");
+        let start = self.zeroed_until.load(Ordering::Acquire);
+        if start >= end {
+            return Ok(());
+        }
+        let mut at = start;
+        while at < end {
+            let chunk = (end - at).min(ZEROS.len());
+            self.file
+                .write_all_at(&ZEROS[..chunk], at as u64)
+                .context(|| format!("zero-filling {} at {at}", self.path.display()))?;
+            at += chunk;
+        }
+        // Written out now, on this thread, so a group commit does not find these pages dirty.
+        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        // SAFETY: a plain system call on our own descriptor over a range of our file.
+        let rc = unsafe { libc::sync_file_range(self.file.as_raw_fd(), start as i64, (end - start) as i64, flags) };
+        if rc != 0 {
+            return std::io::Result::<()>::Err(std::io::Error::last_os_error())
+                .context(|| format!("writing back zeros of {}", self.path.display()));
+        }
+        self.zeroed_until.store(end, Ordering::Release);
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn zeroed_until(&self) -> usize {
+        self.zeroed_until.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Called before writing records into `[.., end)` of the file: a zero-fill in progress
+    /// there finishes first, and none starts below `end` afterwards.
+    pub fn claim_for_write(&self, end: usize) {
+        use std::sync::atomic::Ordering;
+        if end <= self.zeroed_until.load(Ordering::Acquire) {
+            return;
+        }
+        let _filling = self.zero_fill.lock().expect("zero-fill lock");
+        self.zeroed_until.fetch_max(end, Ordering::AcqRel);
     }
 
     /// Drop the page-table entries of the written range `[.., end)` from this process

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::checkpoint::{Checkpoint, CheckpointWriter, ControlFiles};
 use crate::clean::{CleanService, DiskUsageProbe, StatvfsProbe};
-use crate::commit_log::{AppendResult, CommitLog};
+use crate::commit_log::{AppendMode, AppendResult, CommitLog};
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueueConfig, ConsumeQueueStore};
 use crate::dispatch::{DispatchContext, DispatchListener, Dispatcher};
@@ -85,7 +85,16 @@ impl MessageStore {
         )?;
         commit_log.set_release_cold_segments(config.release_cold_segments);
         commit_log.set_write_back_behind_head(config.write_back_behind_head);
-        commit_log.set_append_by_pwrite(config.append_by_pwrite.unwrap_or(config.flush_disk_type == FlushDiskType::SyncFlush));
+        let sync_flush = config.flush_disk_type == FlushDiskType::SyncFlush;
+        commit_log.set_append_mode(match config.append_by_pwrite.unwrap_or(sync_flush) {
+            false => AppendMode::Mapping,
+            // With SYNC_FLUSH nobody is told a record is stored before a flush, which commits
+            // first, so the pwrite can wait for it. With ASYNC_FLUSH an acknowledged record
+            // must be in the page cache when the append returns (it survives a process crash).
+            true if sync_flush => AppendMode::DeferredPwrite,
+            true => AppendMode::Pwrite,
+        });
+        commit_log.set_zero_fill_ahead(config.zero_fill_ahead.unwrap_or(sync_flush));
         let commit_log = Arc::new(commit_log);
         let consume_queues = Arc::new(ConsumeQueueStore::open(
             config.consume_queue_dir(),
@@ -262,7 +271,8 @@ impl MessageStore {
 
     /// Flush everything written so far, synchronously.
     pub fn flush_all(&self) -> Result<u64> {
-        self.commit_log.flush_to(self.commit_log.write_position())
+        let end = self.commit_log.commit()?;
+        self.commit_log.flush_to(end)
     }
 
     /// Delete a topic's ConsumeQueues and forget its queue offsets, so a topic created again
@@ -313,7 +323,7 @@ impl MessageStore {
         self.residency.stop();
         self.clean.stop();
         self.flush.stop();
-        let end = self.commit_log.write_position();
+        let end = self.commit_log.commit()?;
         self.commit_log.flush_to(end)?;
         let caught_up = self.dispatcher.wait_caught_up(Duration::from_secs(30));
         self.dispatcher.stop();
