@@ -1,0 +1,93 @@
+//! Records staged for a later pwrite (`AppendMode::Pwrite` within one append call,
+//! `AppendMode::DeferredPwrite` until the next commit) and the commit that writes and
+//! publishes them. See the CommitLog module docs for who commits and why.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::{CommitLog, WriteState};
+use crate::error::{IoContext, Result, StoreError};
+use crate::mapped_file::Segment;
+
+/// With `DeferredPwrite`, the appender commits itself once this much is staged (bounds the
+/// stage's memory when nobody else commits for a while).
+pub(super) const DEFERRED_COMMIT_BYTES: usize = 1 << 20;
+
+/// Encoded records waiting for a pwrite (see `AppendMode`).
+#[derive(Default)]
+pub(super) struct Staged {
+    pub(super) bytes: Vec<u8>,
+    /// Physical offset of `bytes[0]`.
+    pub(super) from: u64,
+}
+
+impl Staged {
+    /// Room for `size` bytes at physical `position`, which must follow what is staged.
+    pub(super) fn slot(&mut self, position: u64, size: usize) -> &mut [u8] {
+        if self.bytes.is_empty() {
+            self.from = position;
+        }
+        debug_assert_eq!(self.from + self.bytes.len() as u64, position, "staged bytes are contiguous");
+        let at = self.bytes.len();
+        self.bytes.resize(at + size, 0);
+        &mut self.bytes[at..]
+    }
+}
+
+impl CommitLog {
+    /// Write the staged records (`AppendMode::DeferredPwrite`) and publish them; returns the
+    /// write position. Cheap when nothing is staged. On failure the records stay staged (and
+    /// unpublished), so a later commit writes them without leaving a hole.
+    pub fn commit(&self) -> Result<u64> {
+        let published = self.write_position();
+        if self.appended_position() == published {
+            return Ok(published);
+        }
+        let mut write = self.write.lock().expect("write lock");
+        self.commit_locked(&mut write)
+    }
+
+    pub(super) fn commit_locked(&self, write: &mut WriteState) -> Result<u64> {
+        if write.staged.bytes.is_empty() {
+            return Ok(self.write_position());
+        }
+        let end = write.staged.from + write.staged.bytes.len() as u64;
+        debug_assert_eq!(write.staged.from, self.write_position(), "staged records follow the published ones");
+        self.write_staged(write.current.as_ref(), &mut write.staged)?;
+        self.write_position.store(end, Ordering::Release);
+        Ok(end)
+    }
+
+    /// Write the staged records into their segment files (where they start at `staged.from`)
+    /// and empty the stage; on failure the stage is left as it was. Publishing is the
+    /// caller's. `current` is the writer's segment, the usual (lock-free) destination.
+    pub(super) fn write_staged(&self, current: Option<&Arc<Segment>>, staged: &mut Staged) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut from = staged.from;
+        let mut rest = &staged.bytes[..];
+        while !rest.is_empty() {
+            let looked_up;
+            let segment = match current {
+                Some(segment) if from >= segment.file_from_offset() && from < segment.file_from_offset() + self.segment_size => segment,
+                _ => {
+                    looked_up = self.segment_for(from).ok_or_else(|| StoreError::Corrupt {
+                        offset: from,
+                        reason: "no segment for staged records".into(),
+                    })?;
+                    &looked_up
+                }
+            };
+            let pos = from - segment.file_from_offset();
+            let len = rest.len().min((self.segment_size - pos) as usize);
+            segment.claim_for_write(pos as usize + len);
+            segment
+                .file()
+                .write_all_at(&rest[..len], pos)
+                .context(|| format!("writing {len} bytes at {pos} of {}", segment.path().display()))?;
+            from += len as u64;
+            rest = &rest[len..];
+        }
+        staged.bytes.clear();
+        Ok(())
+    }
+}
