@@ -206,31 +206,34 @@ impl Segment {
     pub fn zero_fill_ahead(&self, pos: usize, len: usize) -> Result<()> {
         use std::os::unix::fs::FileExt;
         use std::sync::atomic::Ordering;
-        static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+        // One chunk per hold of the lock: a writer that catches up waits for one pwrite of
+        // this size at most, never for the disk.
+        static ZEROS: [u8; 1 << 20] = [0; 1 << 20];
         let end = pos.saturating_add(len).min(self.size as usize);
-        let _filling = self.zero_fill.lock().expect("zero-fill lock");
-        let start = self.zeroed_until.load(Ordering::Acquire);
-        if start >= end {
-            return Ok(());
+        loop {
+            let (start, chunk_end) = {
+                let _filling = self.zero_fill.lock().expect("zero-fill lock");
+                let start = self.zeroed_until.load(Ordering::Acquire);
+                if start >= end {
+                    return Ok(());
+                }
+                let chunk_end = end.min(start + ZEROS.len());
+                self.file
+                    .write_all_at(&ZEROS[..chunk_end - start], start as u64)
+                    .context(|| format!("zero-filling {} at {start}", self.path.display()))?;
+                self.zeroed_until.store(chunk_end, Ordering::Release);
+                (start, chunk_end)
+            };
+            // Written out now, on this thread, so a group commit does not find these pages
+            // dirty. (Records a writer put there meanwhile are simply written out with them.)
+            let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+            // SAFETY: a plain system call on our own descriptor over a range of our file.
+            let rc = unsafe { libc::sync_file_range(self.file.as_raw_fd(), start as i64, (chunk_end - start) as i64, flags) };
+            if rc != 0 {
+                return std::io::Result::<()>::Err(std::io::Error::last_os_error())
+                    .context(|| format!("writing back zeros of {}", self.path.display()));
+            }
         }
-        let mut at = start;
-        while at < end {
-            let chunk = (end - at).min(ZEROS.len());
-            self.file
-                .write_all_at(&ZEROS[..chunk], at as u64)
-                .context(|| format!("zero-filling {} at {at}", self.path.display()))?;
-            at += chunk;
-        }
-        // Written out now, on this thread, so a group commit does not find these pages dirty.
-        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-        // SAFETY: a plain system call on our own descriptor over a range of our file.
-        let rc = unsafe { libc::sync_file_range(self.file.as_raw_fd(), start as i64, (end - start) as i64, flags) };
-        if rc != 0 {
-            return std::io::Result::<()>::Err(std::io::Error::last_os_error())
-                .context(|| format!("writing back zeros of {}", self.path.display()));
-        }
-        self.zeroed_until.store(end, Ordering::Release);
-        Ok(())
     }
 
     #[cfg(test)]
