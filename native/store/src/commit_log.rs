@@ -94,6 +94,8 @@ pub struct CommitLog {
     // the dispatcher polls `write_position`, the flusher stores `flushed_position`.
     write: CachePadded<Mutex<WriteState>>,
     write_position: CachePadded<AtomicU64>,
+    /// Records being written by a commit (`commit_log_staged.rs`).
+    committing: Mutex<Staged>,
     /// Mirrors `WriteState::appended_position` for lock-free "is anything staged" checks.
     appended_position: CachePadded<AtomicU64>,
     flushed_position: CachePadded<AtomicU64>,
@@ -131,6 +133,7 @@ impl CommitLog {
                 staged: Staged::default(),
             })),
             write_position: CachePadded::new(AtomicU64::new(0)),
+            committing: Mutex::new(Staged::default()),
             appended_position: CachePadded::new(AtomicU64::new(0)),
             flushed_position: CachePadded::new(AtomicU64::new(0)),
             allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, warm, stats.clone()),
@@ -272,12 +275,13 @@ impl CommitLog {
         for message in messages {
             record::validate(message, self.max_message_size)?;
         }
+        let deferred = self.append_mode == AppendMode::DeferredPwrite;
+        if deferred && self.appended_position().saturating_sub(self.write_position()) >= DEFERRED_COMMIT_BYTES as u64 {
+            // Before taking the write lock: `commit` takes it itself (see its lock order).
+            self.commit()?;
+        }
         let mut guard = self.write.lock().expect("write lock");
         let write = &mut *guard;
-        let deferred = self.append_mode == AppendMode::DeferredPwrite;
-        if deferred && write.staged.bytes.len() >= DEFERRED_COMMIT_BYTES {
-            self.commit_locked(write)?;
-        }
         let start = write.appended_position;
         if write.received_position != start {
             return Err(StoreError::InvalidArgument(

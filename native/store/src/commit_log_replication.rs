@@ -22,9 +22,10 @@ impl CommitLog {
     /// position received so far (what the slave reports to the master); returns the new one.
     /// A record split across chunks is published when its last byte arrives.
     pub fn append_raw(&self, offset: u64, bytes: &[u8]) -> Result<u64> {
+        // Records staged by local appends (a former master) go first; `commit` takes the write
+        // lock itself.
+        self.commit()?;
         let mut write = self.write.lock().expect("write lock");
-        // Records staged by local appends (a former master) go first.
-        self.commit_locked(&mut write)?;
         let expected = write.received_position;
         if offset != expected {
             return Err(StoreError::ReplicaOffsetMismatch { offered: offset, expected });
