@@ -68,7 +68,7 @@ pub struct StoreOptions {
     pub write_back_behind_head: Option<bool>,
     /// Bolide: write appends with pwrite rather than through the mapping (default: with SYNC_FLUSH).
     pub append_by_pwrite: Option<bool>,
-    /// Bolide: with appends by pwrite, write zeros to disk ahead of the write head (default: with SYNC_FLUSH).
+    /// Bolide: with appends by pwrite, write zeros to disk ahead of the write head (default false).
     pub zero_fill_ahead: Option<bool>,
     /// Percent of physical memory behind the write head that reads count as "in memory" (40).
     pub access_message_in_memory_max_ratio: Option<u32>,
@@ -144,7 +144,9 @@ pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
         config.write_back_behind_head = enable;
     }
     config.append_by_pwrite = options.append_by_pwrite;
-    config.zero_fill_ahead = options.zero_fill_ahead;
+    if let Some(enable) = options.zero_fill_ahead {
+        config.zero_fill_ahead = enable;
+    }
     if let Some(ratio) = options.access_message_in_memory_max_ratio {
         config.access_message_in_memory_max_ratio = ratio;
     }

@@ -49,7 +49,7 @@ export interface StoreOptions {
   writeBackBehindHead?: boolean;
   /** Bolide: write appends with pwrite rather than through the mapping (default: with SYNC_FLUSH). */
   appendByPwrite?: boolean;
-  /** Bolide: with appendByPwrite, write zeros to disk ahead of the write head so group commits land on initialized blocks (default: with SYNC_FLUSH). */
+  /** Bolide: with appendByPwrite, write zeros to disk ahead of the write head so group commits land on initialized blocks; writes the CommitLog twice (default false). */
   zeroFillAhead?: boolean;
   /** Percent of physical memory behind the write head that reads count as "in memory" (40). */
   accessMessageInMemoryMaxRatio?: number;

@@ -94,7 +94,7 @@ impl MessageStore {
             true if sync_flush => AppendMode::DeferredPwrite,
             true => AppendMode::Pwrite,
         });
-        commit_log.set_zero_fill_ahead(config.zero_fill_ahead.unwrap_or(sync_flush));
+        commit_log.set_zero_fill_ahead(config.zero_fill_ahead);
         let commit_log = Arc::new(commit_log);
         let consume_queues = Arc::new(ConsumeQueueStore::open(
             config.consume_queue_dir(),
