@@ -105,6 +105,9 @@ pub struct CommitLog {
     write_back_behind_head: bool,
     append_mode: AppendMode,
     zero_fill_ahead: bool,
+    /// Tests: the next staged write fails as if the disk had refused it.
+    #[cfg(test)]
+    fail_next_staged_write: std::sync::atomic::AtomicBool,
 }
 
 impl CommitLog {
@@ -142,6 +145,8 @@ impl CommitLog {
             write_back_behind_head: true,
             append_mode: AppendMode::Mapping,
             zero_fill_ahead: false,
+            #[cfg(test)]
+            fail_next_staged_write: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

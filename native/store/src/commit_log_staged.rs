@@ -79,6 +79,10 @@ impl CommitLog {
     /// caller's. `current` is the writer's segment, the usual (lock-free) destination.
     pub(super) fn write_staged(&self, current: Option<&Arc<Segment>>, staged: &mut Staged) -> Result<()> {
         use std::os::unix::fs::FileExt;
+        #[cfg(test)]
+        if self.fail_next_staged_write.swap(false, Ordering::Relaxed) {
+            return Err(StoreError::io("injected write failure", std::io::Error::other("injected")));
+        }
         let mut from = staged.from;
         let mut rest = &staged.bytes[..];
         while !rest.is_empty() {

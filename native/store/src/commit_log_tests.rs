@@ -315,3 +315,22 @@ fn single_appends_and_batches_share_one_queue_offset_sequence() {
     assert_eq!(last.physical_offset, batch[1].physical_offset + u64::from(batch[1].size));
     assert_eq!(walk(&log).iter().map(|(_, q)| *q).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
 }
+
+#[test]
+fn a_failed_commit_keeps_its_records_and_the_next_commit_writes_them_before_later_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_in(dir.path(), AppendMode::DeferredPwrite);
+    let body = body_for_record_size(300);
+    log.append_one(&message(&body), 1).unwrap();
+    log.append_one(&message(&body), 1).unwrap();
+    log.fail_next_staged_write.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(matches!(log.commit(), Err(StoreError::Io { .. })));
+    assert_eq!(log.write_position(), 0, "nothing is published by a failed commit");
+    // Appends go on behind the records the failed commit still holds.
+    let third = log.append_one(&message(&body), 1).unwrap();
+    assert_eq!((third.physical_offset, third.queue_offset), (600, 2));
+    assert_eq!(log.commit().unwrap(), 900);
+    assert_eq!(walk(&log), vec![(0, 0), (300, 1), (600, 2)]);
+    log.flush_to(log.write_position()).unwrap();
+    assert_files_match_mapping(&log);
+}
