@@ -43,8 +43,8 @@ function removeLastStore(): void {
 
 /**
  * Delete and wait until the file system has committed the deletion. This VM's ext4 is mounted
- * with `discard`: freed blocks are discarded when the journal commits, so the first syncs after
- * deleting a GiB-sized store carried that work and the next timed run paid for the last one.
+ * with `discard` (freed blocks are discarded when the journal commits), so without this the
+ * first fsyncs of the next timed run could carry the discards of the last one's files.
  */
 function removeSettled(path: string): void {
   rmSync(path, { recursive: true, force: true });

@@ -20,17 +20,26 @@ struct Slot {
     stopping: bool,
 }
 
+/// What is done to the window ahead of the write head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AheadWork {
+    /// Appends write the mapping: fault its pages in writable (`Segment::prefault`).
+    Prefault,
+    /// Appends reach the file by pwrite: bring its pages into the page cache without mapping
+    /// them (`Segment::preload`).
+    Preload,
+    /// Appends by pwrite, `zeroFillAhead`: write zeros there and wait for the disk
+    /// (`Segment::zero_fill_ahead`).
+    ZeroFill,
+}
+
 /// Work behind and ahead of the write head, done off the writer's thread.
 pub struct PrefaultJob {
     pub segment: Arc<Segment>,
     /// The window just ahead of the head to pre-fault.
     pub pos: usize,
     pub len: usize,
-    /// Appends reach the file by pwrite: bring the window's pages into the page cache without
-    /// mapping them (see `Segment::preload`), rather than fault them in writable.
-    pub by_pwrite: bool,
-    /// With `by_pwrite`: write the window's zeros to disk instead (`Segment::zero_fill_ahead`).
-    pub zero_fill: bool,
+    pub ahead: AheadWork,
     /// Written pages before this are unmapped (see `Segment::unmap_written`).
     pub unmap_before: usize,
     /// Written pages before this are handed to writeback (see `Segment::start_writeback`).
@@ -118,17 +127,19 @@ fn run(shared: &Shared, dir: &std::path::Path, segment_size: u64, warm: bool, st
         if slot.stopping {
             return;
         }
-        if let Some(PrefaultJob { segment, pos, len, by_pwrite, zero_fill, unmap_before, write_back_before }) = slot.prefault.take() {
+        if let Some(PrefaultJob { segment, pos, len, ahead, unmap_before, write_back_before }) = slot.prefault.take() {
             drop(slot);
-            if by_pwrite && zero_fill {
-                // Only a speed-up: where it fails, the writer meets preallocated blocks.
-                if segment.zero_fill_ahead(pos, len).is_err() {
-                    segment.preload(pos, len);
+            match ahead {
+                AheadWork::Prefault => {
+                    segment.prefault(pos, len);
                 }
-            } else if by_pwrite {
-                segment.preload(pos, len);
-            } else {
-                segment.prefault(pos, len);
+                AheadWork::Preload => segment.preload(pos, len),
+                // Only a speed-up: where it fails, the writer meets preallocated blocks.
+                AheadWork::ZeroFill => {
+                    if segment.zero_fill_ahead(pos, len).is_err() {
+                        segment.preload(pos, len);
+                    }
+                }
             }
             segment.unmap_written(unmap_before);
             if let Some(end) = write_back_before {

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::allocator::{PrefaultJob, SegmentAllocator};
+use crate::allocator::{AheadWork, PrefaultJob, SegmentAllocator};
 use crate::error::{IoContext, Result, StoreError};
 use crate::mapped_file::{segment_file_name, Segment};
 use crate::record::{
@@ -65,10 +65,9 @@ struct WriteState {
     /// The segment holding the write position (cached to avoid the segment list lock).
     current: Option<Arc<Segment>>,
     /// Replication: bytes received from the master, possibly ending inside a record that is
-    /// not published yet. Equal to `appended_position` when no partial record is pending.
+    /// not published yet. Equal to `CommitLog::appended_position` when no partial record is
+    /// pending.
     received_position: u64,
-    /// End of the last appended record (staged or written); the next append goes here.
-    appended_position: u64,
     /// Records encoded but not yet written to the file (pwrite modes). They may run across a
     /// segment end (a BLANK and the next segment's first records) with `DeferredPwrite`.
     staged: Staged,
@@ -96,7 +95,8 @@ pub struct CommitLog {
     write_position: CachePadded<AtomicU64>,
     /// Records being written by a commit (`commit_log_staged.rs`).
     committing: Mutex<Staged>,
-    /// Mirrors `WriteState::appended_position` for lock-free "is anything staged" checks.
+    /// End of the last appended record (staged or written): the next append goes here. Stored
+    /// only under `write`; read without it to tell whether anything is staged.
     appended_position: CachePadded<AtomicU64>,
     flushed_position: CachePadded<AtomicU64>,
     allocator: SegmentAllocator,
@@ -132,7 +132,6 @@ impl CommitLog {
                 store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
                 current: None,
                 received_position: 0,
-                appended_position: 0,
                 staged: Staged::default(),
             })),
             write_position: CachePadded::new(AtomicU64::new(0)),
@@ -197,6 +196,15 @@ impl CommitLog {
         self.append_mode != AppendMode::Mapping
     }
 
+    /// What the allocator does to the window ahead of the write head (see `AheadWork`).
+    fn work_ahead(&self) -> AheadWork {
+        match (self.by_pwrite(), self.zero_fill_ahead) {
+            (false, _) => AheadWork::Prefault,
+            (true, false) => AheadWork::Preload,
+            (true, true) => AheadWork::ZeroFill,
+        }
+    }
+
     /// See `StoreConfig::write_back_behind_head`.
     pub fn set_write_back_behind_head(&mut self, write_back: bool) {
         self.write_back_behind_head = write_back;
@@ -242,7 +250,6 @@ impl CommitLog {
         self.flushed_position.store(end, Ordering::Release);
         let mut write = self.write.lock().expect("write lock");
         write.received_position = end;
-        write.appended_position = end;
         write.current = self.segment_for(end).filter(|s| end < s.file_from_offset() + self.segment_size);
         if let Some(segment) = write.current.clone() {
             segment.advise_sequential();
@@ -287,7 +294,7 @@ impl CommitLog {
         }
         let mut guard = self.write.lock().expect("write lock");
         let write = &mut *guard;
-        let start = write.appended_position;
+        let start = self.appended_position.load(Ordering::Relaxed);
         if write.received_position != start {
             return Err(StoreError::InvalidArgument(
                 "a replicated record is partly received: local appends would interleave with it".into(),
@@ -332,7 +339,6 @@ impl CommitLog {
             }
         }
         write.received_position = position;
-        write.appended_position = position;
         self.appended_position.store(position, Ordering::Release);
         if !deferred {
             self.write_position.store(position, Ordering::Release);
@@ -480,8 +486,7 @@ impl CommitLog {
             segment: segment.clone(),
             pos: 0,
             len: 8 << 20,
-            by_pwrite: self.by_pwrite(),
-                    zero_fill: self.zero_fill_ahead,
+            ahead: self.work_ahead(),
             unmap_before: 0,
             write_back_before: None,
         });
@@ -511,8 +516,7 @@ impl CommitLog {
                     segment: segment.clone(),
                     pos: from as usize,
                     len: (2 * WINDOW) as usize,
-                    by_pwrite: self.by_pwrite(),
-                    zero_fill: self.zero_fill_ahead,
+                    ahead: self.work_ahead(),
                     unmap_before,
                     write_back_before: self.write_back_behind_head.then_some(unmap_before),
                 });

@@ -66,7 +66,6 @@ impl CommitLog {
         for (topic, queue_id, next) in grown {
             write.queue_offsets.entry(topic).or_default().insert(queue_id, next);
         }
-        write.appended_position = end;
         self.appended_position.store(end, Ordering::Release);
         self.write_position.store(end, Ordering::Release);
         Ok(position)
