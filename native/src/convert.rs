@@ -70,6 +70,8 @@ pub struct StoreOptions {
     pub append_by_pwrite: Option<bool>,
     /// Bolide: with appends by pwrite, write zeros to disk ahead of the write head (default false).
     pub zero_fill_ahead: Option<bool>,
+    /// Bolide: run the helper threads at a higher nice value than the opening thread (default true).
+    pub lower_helper_thread_priority: Option<bool>,
     /// Percent of physical memory behind the write head that reads count as "in memory" (40).
     pub access_message_in_memory_max_ratio: Option<u32>,
     /// Bolide: physical memory size for that estimate, bytes (default: RAM or the cgroup limit if lower).
@@ -146,6 +148,9 @@ pub fn to_config(options: &StoreOptions) -> BindingResult<StoreConfig> {
     config.append_by_pwrite = options.append_by_pwrite;
     if let Some(enable) = options.zero_fill_ahead {
         config.zero_fill_ahead = enable;
+    }
+    if let Some(enable) = options.lower_helper_thread_priority {
+        config.lower_helper_thread_priority = enable;
     }
     if let Some(ratio) = options.access_message_in_memory_max_ratio {
         config.access_message_in_memory_max_ratio = ratio;

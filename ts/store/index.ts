@@ -51,6 +51,8 @@ export interface StoreOptions {
   appendByPwrite?: boolean;
   /** Bolide: with appendByPwrite, write zeros to disk ahead of the write head so group commits land on initialized blocks; writes the CommitLog twice (default false). */
   zeroFillAhead?: boolean;
+  /** Bolide: run the engine's helper threads (allocator, dispatcher, retention, page-cache sampler) at a higher nice value than the opening thread, so appends and the flusher win the cores (default true). */
+  lowerHelperThreadPriority?: boolean;
   /** Percent of physical memory behind the write head that reads count as "in memory" (40). */
   accessMessageInMemoryMaxRatio?: number;
   /** Bolide: physical memory size (bytes) for that estimate; default RAM or the cgroup limit if lower. */

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
+use crate::thread_priority::{lower_current_thread, Helper};
 use crate::error::Result;
 use crate::mapped_file::Segment;
 use crate::stats::StoreStats;
@@ -51,6 +52,15 @@ struct Shared {
     changed: Condvar,
 }
 
+/// How the allocator prepares segments.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllocatorOptions {
+    /// Touch every page of a new segment before it is used (`warmMappedFile`).
+    pub warm: bool,
+    /// Run the allocator thread below the request path's priority (`thread_priority`).
+    pub lower_priority: bool,
+}
+
 pub struct SegmentAllocator {
     dir: PathBuf,
     segment_size: u64,
@@ -61,13 +71,17 @@ pub struct SegmentAllocator {
 }
 
 impl SegmentAllocator {
-    pub fn start(dir: PathBuf, segment_size: u64, warm: bool, stats: Arc<StoreStats>) -> SegmentAllocator {
+    pub fn start(dir: PathBuf, segment_size: u64, options: AllocatorOptions, stats: Arc<StoreStats>) -> SegmentAllocator {
+        let AllocatorOptions { warm, lower_priority } = options;
         let shared = Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new() });
         let worker = shared.clone();
         let (worker_dir, worker_stats) = (dir.clone(), stats.clone());
         let thread = std::thread::Builder::new()
             .name("bolide-allocate".into())
-            .spawn(move || run(&worker, &worker_dir, segment_size, warm, &worker_stats))
+            .spawn(move || {
+                lower_current_thread(Helper::Allocator, lower_priority);
+                run(&worker, &worker_dir, segment_size, warm, &worker_stats)
+            })
             .ok();
         SegmentAllocator { dir, segment_size, warm, shared, thread, stats }
     }

@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::StoreConfig;
 use crate::dispatch::DispatchContext;
 use crate::error::{Result, StoreError};
+use crate::thread_priority::{lower_current_thread, Helper};
 
 /// Reports how full the disk holding a path is, in percent (0..=100).
 pub trait DiskUsageProbe: Send + Sync {
@@ -76,6 +77,7 @@ pub struct CleanService {
 impl CleanService {
     pub fn start(config: StoreConfig, context: Arc<DispatchContext>, probe: Arc<dyn DiskUsageProbe>) -> CleanService {
         let interval = Duration::from_millis(config.clean_resource_interval_ms.max(10));
+        let lower_priority = config.lower_helper_thread_priority;
         let shared = Arc::new(Shared {
             config,
             context,
@@ -91,6 +93,7 @@ impl CleanService {
         let thread = std::thread::Builder::new()
             .name("bolide-clean".into())
             .spawn(move || {
+                lower_current_thread(Helper::Clean, lower_priority);
                 let (lock, condvar) = &*worker_signal;
                 loop {
                     let stopping = lock.lock().expect("clean lock");

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::allocator::{AheadWork, PrefaultJob, SegmentAllocator};
+use crate::allocator::{AheadWork, AllocatorOptions, PrefaultJob, SegmentAllocator};
 use crate::error::{IoContext, Result, StoreError};
 use crate::mapped_file::{segment_file_name, Segment};
 use crate::record::{
@@ -117,7 +117,7 @@ impl CommitLog {
         dir: &Path,
         segment_size: u64,
         max_message_size: usize,
-        warm: bool,
+        allocator: AllocatorOptions,
         stats: Arc<StoreStats>,
     ) -> Result<CommitLog> {
         std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
@@ -138,7 +138,7 @@ impl CommitLog {
             committing: Mutex::new(Staged::default()),
             appended_position: CachePadded::new(AtomicU64::new(0)),
             flushed_position: CachePadded::new(AtomicU64::new(0)),
-            allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, warm, stats.clone()),
+            allocator: SegmentAllocator::start(dir.to_path_buf(), segment_size, allocator, stats.clone()),
             stats,
             release_cold_segments: true,
             write_back_behind_head: true,

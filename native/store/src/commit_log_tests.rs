@@ -17,7 +17,7 @@ fn open(dir: &std::path::Path) -> CommitLog {
 }
 
 fn open_in(dir: &std::path::Path, mode: AppendMode) -> CommitLog {
-    let mut log = CommitLog::open(dir, SEGMENT, 60 * 1024, false, Arc::new(StoreStats::default())).expect("open");
+    let mut log = CommitLog::open(dir, SEGMENT, 60 * 1024, AllocatorOptions::default(), Arc::new(StoreStats::default())).expect("open");
     log.set_append_mode(mode);
     log.set_recovered_end(0);
     log
@@ -198,7 +198,7 @@ fn records_stay_intact_behind_the_writer(mode: AppendMode) {
     // appends unmap the page the writer is still filling, so the next append faults it back in.
     const BIG: u64 = 16 << 20;
     let dir = tempfile::tempdir().unwrap();
-    let mut log = CommitLog::open(dir.path(), BIG, 4 << 20, false, Arc::new(StoreStats::default())).expect("open");
+    let mut log = CommitLog::open(dir.path(), BIG, 4 << 20, AllocatorOptions::default(), Arc::new(StoreStats::default())).expect("open");
     log.set_append_mode(mode);
     // Zeros written ahead of the head race the writer here: none may land on a record.
     log.set_zero_fill_ahead(mode != AppendMode::Mapping);
@@ -283,7 +283,7 @@ fn a_failed_deferred_append_leaves_earlier_staged_records_and_the_next_append_in
     let dir = tempfile::tempdir().unwrap();
     // Messages may be larger than a segment here, so the batch fails only after it has staged
     // a record, a BLANK and rolled over to the next segment.
-    let mut log = CommitLog::open(dir.path(), SEGMENT, 2 * SEGMENT as usize, false, Arc::new(StoreStats::default())).unwrap();
+    let mut log = CommitLog::open(dir.path(), SEGMENT, 2 * SEGMENT as usize, AllocatorOptions::default(), Arc::new(StoreStats::default())).unwrap();
     log.set_append_mode(AppendMode::DeferredPwrite);
     log.set_recovered_end(0);
     let body = body_for_record_size(300);

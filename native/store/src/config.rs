@@ -74,6 +74,10 @@ pub struct StoreConfig {
     /// waiters once the disk's sustained bandwidth was reached (~140k instead of ~250k msg/s
     /// after the first second). Worth it where syncs, not bandwidth, are the limit.
     pub zero_fill_ahead: bool,
+    /// Bolide: the helper threads (allocator, dispatcher, retention, page-cache sampler) run
+    /// at a higher nice value than the thread that opened the store, so on a busy machine the
+    /// appending thread and the flusher win the cores (`thread_priority`). Default true.
+    pub lower_helper_thread_priority: bool,
     /// `accessMessageInMemoryMaxRatio` (40): a read at most this percentage of physical memory
     /// behind the write head counts as served from memory (page-cache hints only; Bolide does
     /// not change its pull batching on it).
@@ -112,6 +116,7 @@ impl StoreConfig {
             write_back_behind_head: true,
             append_by_pwrite: None,
             zero_fill_ahead: false,
+            lower_helper_thread_priority: true,
             access_message_in_memory_max_ratio: 40,
             total_physical_memory_size: None,
             page_cache_sample_interval_ms: 10_000,

@@ -11,6 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::thread_priority::{lower_current_thread, Helper};
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueueStore, CqEntry};
 use crate::error::{Result, StoreError};
@@ -147,7 +148,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn start(context: Arc<DispatchContext>, from: u64) -> Dispatcher {
+    pub fn start(context: Arc<DispatchContext>, from: u64, lower_priority: bool) -> Dispatcher {
         context.dispatched_offset.store(from, Ordering::Release);
         let mut dispatcher = Dispatcher {
             dispatched: context.dispatched_offset.clone(),
@@ -166,7 +167,13 @@ impl Dispatcher {
             listener: dispatcher.listener.clone(),
             last_error: dispatcher.last_error.clone(),
         };
-        dispatcher.thread = std::thread::Builder::new().name("bolide-dispatch".into()).spawn(move || worker.run()).ok();
+        dispatcher.thread = std::thread::Builder::new()
+            .name("bolide-dispatch".into())
+            .spawn(move || {
+                lower_current_thread(Helper::Dispatcher, lower_priority);
+                worker.run()
+            })
+            .ok();
         dispatcher
     }
 

@@ -22,6 +22,7 @@ pub mod read;
 pub mod record;
 pub mod stats;
 pub mod store;
+pub mod thread_priority;
 pub mod transfer;
 
 pub use config::{FlushDiskType, StoreConfig};

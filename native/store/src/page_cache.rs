@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::commit_log::CommitLog;
 use crate::error::{Result, StoreError};
 use crate::mapped_file::Segment;
+use crate::thread_priority::{lower_current_thread, Helper};
 
 /// Bytes before the write head whose residency is reported on its own: consumers that keep up
 /// read there, so misses in this window mean the tail itself is being evicted.
@@ -224,9 +225,25 @@ pub struct ResidencySampler {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The sampler thread: a sample every `interval` until the sampler stops.
+fn sample_until_stopped(commit_log: &CommitLog, shared: &Shared, interval: Duration) {
+    loop {
+        // A failed sample (mincore refused) keeps the previous one: hints only.
+        let pass = shared.scanner.lock().expect("residency scanner lock").pass(commit_log, HOT_TAIL_BYTES, SAMPLE_BUDGET_BYTES);
+        if let Ok(fresh) = pass {
+            *shared.latest.lock().expect("residency lock") = Some(fresh);
+        }
+        let stopping = shared.stopping.lock().expect("residency stop lock");
+        let (stopping, _) = shared.wake.wait_timeout_while(stopping, interval, |stopping| !*stopping).expect("residency stop lock");
+        if *stopping {
+            return;
+        }
+    }
+}
+
 impl ResidencySampler {
     /// `interval` zero: no thread; samples are taken only by `sample_now`.
-    pub fn start(commit_log: Arc<CommitLog>, interval: Duration) -> ResidencySampler {
+    pub fn start(commit_log: Arc<CommitLog>, interval: Duration, lower_priority: bool) -> ResidencySampler {
         let shared = Arc::new(Shared {
             latest: Mutex::new(None),
             scanner: Mutex::new(ResidencyScanner::default()),
@@ -236,24 +253,9 @@ impl ResidencySampler {
                 let (commit_log, shared) = (commit_log.clone(), shared.clone());
                 std::thread::Builder::new()
                     .name("bolide-pagecache".into())
-                    .spawn(move || loop {
-                        // A failed sample (mincore refused) keeps the previous one: hints only.
-                        let pass = shared.scanner.lock().expect("residency scanner lock").pass(
-                            &commit_log,
-                            HOT_TAIL_BYTES,
-                            SAMPLE_BUDGET_BYTES,
-                        );
-                        if let Ok(fresh) = pass {
-                            *shared.latest.lock().expect("residency lock") = Some(fresh);
-                        }
-                        let stopping = shared.stopping.lock().expect("residency stop lock");
-                        let (stopping, _) = shared
-                            .wake
-                            .wait_timeout_while(stopping, interval, |stopping| !*stopping)
-                            .expect("residency stop lock");
-                        if *stopping {
-                            return;
-                        }
+                    .spawn(move || {
+                        lower_current_thread(Helper::PageCacheSampler, lower_priority);
+                        sample_until_stopped(&commit_log, &shared, interval);
                     })
                     .ok()
             })
@@ -320,7 +322,7 @@ mod tests {
         use crate::record::MessageInput;
         let dir = tempfile::tempdir().unwrap();
         let segment_size = 64 * 1024;
-        let log = CommitLog::open(dir.path(), segment_size, 16 * 1024, false, Arc::default()).unwrap();
+        let log = CommitLog::open(dir.path(), segment_size, 16 * 1024, crate::allocator::AllocatorOptions::default(), Arc::default()).unwrap();
         log.set_recovered_end(0);
         let body = [3u8; 8 * 1024];
         let input = MessageInput {

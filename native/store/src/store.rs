@@ -17,6 +17,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::allocator::AllocatorOptions;
 use crate::checkpoint::{Checkpoint, CheckpointWriter, ControlFiles};
 use crate::clean::{CleanService, DiskUsageProbe, StatvfsProbe};
 use crate::commit_log::{AppendMode, AppendResult, CommitLog};
@@ -80,7 +81,7 @@ impl MessageStore {
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             config.max_message_size,
-            config.warm_mapped_file,
+            AllocatorOptions { warm: config.warm_mapped_file, lower_priority: config.lower_helper_thread_priority },
             stats.clone(),
         )?;
         commit_log.set_release_cold_segments(config.release_cold_segments);
@@ -125,13 +126,17 @@ impl MessageStore {
         commit_log.set_queue_offsets(queue_offset_table(&consume_queues));
         let clean = CleanService::start(config.clone(), context.clone(), probe);
         let flush = FlushService::start(commit_log.clone(), &config);
-        let dispatcher = Dispatcher::start(context, recovery.end_offset);
+        let dispatcher = Dispatcher::start(context, recovery.end_offset, config.lower_helper_thread_priority);
         let memory_classifier = MemoryClassifier::new(
             config.total_physical_memory_size.unwrap_or_else(crate::page_cache::total_physical_memory),
             config.access_message_in_memory_max_ratio,
         );
         let residency =
-            ResidencySampler::start(commit_log.clone(), Duration::from_millis(config.page_cache_sample_interval_ms));
+            ResidencySampler::start(
+                commit_log.clone(),
+                Duration::from_millis(config.page_cache_sample_interval_ms),
+                config.lower_helper_thread_priority,
+            );
         let mut store = MessageStore {
             config,
             control,

@@ -393,3 +393,56 @@ fn eighty_thousand_queues_stay_within_map_and_file_limits() {
     assert!(open_files < 2_000, "{open_files} open files");
     store.close().unwrap();
 }
+
+/// `(thread name, nice value)` of every thread of this process.
+fn thread_priorities() -> Vec<(String, i32)> {
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").expect("task list").flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // `pid (comm) state ...`: comm may hold spaces, so split after its closing parenthesis.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let name = stat[open + 1..close].to_string();
+        // Fields after comm start at field 3 (state); nice is field 19.
+        let nice = stat[close + 2..].split(' ').nth(16).and_then(|n| n.parse().ok());
+        if let Some(nice) = nice {
+            threads.push((name, nice));
+        }
+    }
+    threads
+}
+
+#[test]
+fn helper_threads_run_below_the_opening_threads_priority_and_the_flusher_does_not() {
+    use bolide_store::thread_priority::{current_thread_nice, Helper};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.page_cache_sample_interval_ms = 60_000;
+    let base = current_thread_nice().expect("nice of the test thread");
+    let store = MessageStore::open(config).unwrap();
+    let expected = [
+        ("bolide-allocate", Helper::Allocator.niceness()),
+        ("bolide-dispatch", Helper::Dispatcher.niceness()),
+        ("bolide-clean", Helper::Clean.niceness()),
+        ("bolide-pagecach", Helper::PageCacheSampler.niceness()),
+        ("bolide-flush", 0),
+    ];
+    // Each helper lowers itself as it starts: wait until every one has started.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mismatches = loop {
+        let threads = thread_priorities();
+        let mismatches: Vec<String> = expected
+            .iter()
+            .filter_map(|(name, niceness)| {
+                let found: Vec<i32> = threads.iter().filter(|(n, _)| n == name).map(|(_, nice)| *nice).collect();
+                let want = (base + niceness).min(19);
+                (found.is_empty() || found.iter().any(|nice| *nice != want)).then(|| format!("{name}: {found:?}, want {want}"))
+            })
+            .collect();
+        if mismatches.is_empty() || std::time::Instant::now() > deadline {
+            break mismatches;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(store);
+    assert!(mismatches.is_empty(), "thread priorities differ: {mismatches:?}");
+}
