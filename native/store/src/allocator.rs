@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use crate::thread_priority::{lower_current_thread, Helper};
 use crate::error::Result;
 use crate::mapped_file::Segment;
 use crate::stats::StoreStats;
+use crate::thread_priority::{lower_current_thread, Helper};
 
 #[derive(Default)]
 struct Slot {

@@ -11,7 +11,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::thread_priority::{lower_current_thread, Helper};
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueueStore, CqEntry};
 use crate::error::{Result, StoreError};
@@ -19,6 +18,7 @@ use crate::index_file::IndexService;
 use crate::mapped_file::Segment;
 use crate::record::{decode_record, Decoded, RecordView};
 use crate::stats::StoreStats;
+use crate::thread_priority::{lower_current_thread, Helper};
 
 pub use crate::consume_queue::QueueGrowth;
 

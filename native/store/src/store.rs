@@ -131,12 +131,8 @@ impl MessageStore {
             config.total_physical_memory_size.unwrap_or_else(crate::page_cache::total_physical_memory),
             config.access_message_in_memory_max_ratio,
         );
-        let residency =
-            ResidencySampler::start(
-                commit_log.clone(),
-                Duration::from_millis(config.page_cache_sample_interval_ms),
-                config.lower_helper_thread_priority,
-            );
+        let sample_interval = Duration::from_millis(config.page_cache_sample_interval_ms);
+        let residency = ResidencySampler::start(commit_log.clone(), sample_interval, config.lower_helper_thread_priority);
         let mut store = MessageStore {
             config,
             control,
