@@ -7,13 +7,17 @@
 //! that opened it, so a thread-local table indexed by a small handle needs no locking.
 
 use std::cell::RefCell;
+use std::ffi::CStr;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bolide_store::store::MessageStore;
 use napi::bindgen_prelude::*;
+use napi::sys;
 use napi_derive::napi;
 
 use crate::convert::{binding_error, decode_packed_host, store_error, ErrorCode, MessageNumbers};
+use crate::raw_call;
 
 /// Numbers `append_one` reads from (and writes back into) its `io` array.
 const APPEND_ONE_IO: usize = 6;
@@ -113,28 +117,41 @@ pub fn clear_topics(handle: u32) -> Result<(), ErrorCode> {
     })
 }
 
-/// The hot path of a send: one message, its topic as an id from `register_topic`, the
-/// born host pre-encoded (`[ip, port]` as stored) and its numbers in `io`: in, [queueId,
-/// sysFlag, flag, bornTimestamp, reconsumeTimes, preparedTransactionOffset]; out,
-/// [queueOffset, storeTimestamp, size]. Returns the physical offset. (Each positional
-/// number argument was a separate N-API conversion; a typed array is one.)
-#[napi]
-pub fn append_one(
+/// The hot path of a send, `appendOne(handle, topicId, bornHost, body, properties, io)`:
+/// one message, its topic as an id from `register_topic`, the born host pre-encoded (`[ip,
+/// port]` as stored) and its numbers in `io`: in, [queueId, sysFlag, flag, bornTimestamp,
+/// reconsumeTimes, preparedTransactionOffset]; out, [queueOffset, storeTimestamp, size].
+/// Returns the physical offset. (Each positional number argument was a separate N-API
+/// conversion; a typed array is one.) A plain N-API callback, see `raw_call` for why.
+unsafe extern "C" fn append_one(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: N-API calls this with the env and info of this call; the slices taken from the
+    // arguments are dropped before it returns, and JS (blocked meanwhile) owns `io` alone.
+    unsafe {
+        raw_call::finish(env, || {
+            let [handle, topic_id, born_host, body, properties, io] = raw_call::arguments::<6>(env, info)?;
+            let handle = raw_call::uint32(env, handle, "handle")?;
+            let topic_id = raw_call::uint32(env, topic_id, "topicId")?;
+            let born_host = decode_packed_host(raw_call::bytes(env, born_host, "bornHost")?)?;
+            let body = raw_call::bytes(env, body, "body")?;
+            let properties = raw_call::bytes(env, properties, "properties")?;
+            let io = raw_call::float64s(env, io, "io")?;
+            append_one_numbers(handle, topic_id, born_host, body, properties, io)
+        })
+    }
+}
+
+fn append_one_numbers(
     handle: u32,
     topic_id: u32,
-    born_host: &[u8],
+    born_host: SocketAddr,
     body: &[u8],
     properties: &[u8],
-    mut io: Float64ArraySlice<'_>,
+    io: &mut [f64],
 ) -> Result<f64, ErrorCode> {
-    // SAFETY: the typed array belongs to the calling JS code, which is blocked in this
-    // call on the only thread that can touch it; the view does not outlive the call.
-    let io = unsafe { io.as_mut() };
     if io.len() < APPEND_ONE_IO {
         return Err(binding_error("INVALID_ARGUMENT", format!("io must have room for {APPEND_ONE_IO} numbers")));
     }
     let numbers = MessageNumbers::read(io)?;
-    let born_host = decode_packed_host(born_host)?;
     with_store(handle, |open| {
         let topic = open
             .topics
@@ -147,4 +164,24 @@ pub fn append_one(
         io[2] = f64::from(result.size);
         Ok(result.physical_offset as f64)
     })
+}
+
+/// Adds the plain N-API functions to the addon's exports (napi-rs runs this at load).
+#[napi(module_exports)]
+pub fn export_plain_functions(exports: Object, env: Env) -> napi::Result<()> {
+    const NAME: &CStr = c"appendOne";
+    let mut function = std::ptr::null_mut();
+    // SAFETY: env is the loading env; NAME is NUL-terminated and outlives the calls;
+    // `append_one` matches napi_callback and needs no data pointer.
+    unsafe {
+        check(sys::napi_create_function(env.raw(), NAME.as_ptr(), NAME.to_bytes().len() as isize, Some(append_one), std::ptr::null_mut(), &mut function))?;
+        check(sys::napi_set_named_property(env.raw(), exports.raw(), NAME.as_ptr(), function))
+    }
+}
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+    match status {
+        sys::Status::napi_ok => Ok(()),
+        other => Err(napi::Error::new(Status::GenericFailure, format!("exporting appendOne: N-API status {other}"))),
+    }
 }

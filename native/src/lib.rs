@@ -7,6 +7,7 @@
 
 mod convert;
 pub mod fast_path;
+mod raw_call;
 mod segments;
 
 use std::sync::{Arc, RwLock};

@@ -11,7 +11,12 @@ export { StoreError, type StoreErrorCode } from './errors.js';
 export { packHost } from './born-host.js';
 
 const require = createRequire(import.meta.url);
-const binding = require('./binding.cjs') as typeof Binding;
+/** Exported by hand, outside napi-rs's generated types (native/src/raw_call.rs says why). */
+interface PlainFunctions {
+  /** See native/src/fast_path.rs: in/out numbers in `io`, returns the physical offset. */
+  appendOne(handle: number, topicId: number, bornHost: Uint8Array, body: Uint8Array, properties: Uint8Array, io: Float64Array): number;
+}
+const binding = require('./binding.cjs') as typeof Binding & PlainFunctions;
 
 export type FlushDiskType = 'SYNC_FLUSH' | 'ASYNC_FLUSH';
 

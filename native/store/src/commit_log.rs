@@ -73,6 +73,28 @@ struct WriteState {
     staged: Staged,
 }
 
+impl WriteState {
+    /// The next queue offset of `topic`/`queue_id`, counted as used.
+    fn take_queue_offset(&mut self, topic: &str, queue_id: i32) -> i64 {
+        // Looked up by &str first: allocating the topic String on every append is measurable.
+        if let Some(queues) = self.queue_offsets.get_mut(topic) {
+            let next = queues.entry(queue_id).or_insert(0);
+            *next += 1;
+            return *next - 1;
+        }
+        self.queue_offsets.entry(topic.to_owned()).or_default().insert(queue_id, 1);
+        0
+    }
+
+    /// Undo `take_queue_offset` (its record was not kept).
+    fn give_back_queue_offset(&mut self, topic: &str, queue_id: i32, taken: i64) {
+        if let Some(next) = self.queue_offsets.get_mut(topic).and_then(|queues| queues.get_mut(&queue_id)) {
+            debug_assert_eq!(*next, taken + 1, "nothing else takes queue offsets under the write lock");
+            *next = taken;
+        }
+    }
+}
+
 /// How appended records reach the segment file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendMode {
@@ -303,23 +325,30 @@ impl CommitLog {
         // Staged bytes of earlier calls stay (DeferredPwrite); a failed call removes its own.
         let staged_before = write.staged.bytes.len();
         let mut position = start;
-        // A single message's next queue offset stays on the stack; a batch's go in a vector.
-        let mut single_next: Option<(usize, i64)> = None;
+        // A single message takes its queue offset up front (one lookup of its queue instead of
+        // a read before and a write after the encoding); a batch's go in a vector.
+        let single_queue_offset = match messages {
+            [only] if only.takes_queue_offset() => Some(write.take_queue_offset(only.topic, only.queue_id)),
+            _ => None,
+        };
         let mut next_offsets: Vec<(usize, i64)> = Vec::new();
-        let placed = self.place_records(write, messages, store_timestamp, &mut position, &mut single_next, &mut next_offsets, &mut on_result);
+        let placed = self.place_records(write, messages, store_timestamp, &mut position, single_queue_offset, &mut next_offsets, &mut on_result);
         let written = match placed {
             Ok(()) if self.append_mode == AppendMode::Pwrite => self.write_staged(write.current.as_ref(), &mut write.staged),
             other => other,
         };
         if let Err(error) = written {
             write.staged.bytes.truncate(staged_before);
+            if let (Some(taken), [only]) = (single_queue_offset, messages) {
+                write.give_back_queue_offset(only.topic, only.queue_id, taken);
+            }
             if write.current.as_ref().is_some_and(|segment| segment.file_from_offset() > start) {
                 // Rolled over for records that are not kept: the next append starts at `start`.
                 write.current = self.segment_for(start);
             }
             return Err(error);
         }
-        let mut pending = single_next.iter().chain(next_offsets.iter()).peekable();
+        let mut pending = next_offsets.iter().peekable();
         while let Some(&(index, next)) = pending.next() {
             let message = &messages[index];
             // A batch is usually one queue: only its last message's next offset needs storing.
@@ -358,7 +387,7 @@ impl CommitLog {
         messages: &[MessageInput<'_>],
         store_timestamp: i64,
         position: &mut u64,
-        single_next: &mut Option<(usize, i64)>,
+        single_queue_offset: Option<i64>,
         next_offsets: &mut Vec<(usize, i64)>,
         on_result: &mut impl FnMut(AppendResult),
     ) -> Result<()> {
@@ -366,10 +395,10 @@ impl CommitLog {
         for (index, message) in messages.iter().enumerate() {
             let size = record_size(message, &store_host);
             self.segment_with_room(write, position, size)?;
-            let queue_offset = if message.takes_queue_offset() {
-                self.next_queue_offset(write, next_offsets, messages, index)
-            } else {
-                0
+            let queue_offset = match single_queue_offset {
+                Some(taken) => taken,
+                None if message.takes_queue_offset() => self.next_queue_offset(write, next_offsets, messages, index),
+                None => 0,
             };
             let placement = Placement { queue_offset, physical_offset: *position as i64, store_timestamp };
             if self.by_pwrite() {
@@ -384,12 +413,8 @@ impl CommitLog {
                 let slot = unsafe { segment.slice_mut(pos_in_segment, size) };
                 encode_record(slot, message, placement, &store_host);
             }
-            if message.takes_queue_offset() {
-                if messages.len() == 1 {
-                    *single_next = Some((index, queue_offset + 1));
-                } else {
-                    next_offsets.push((index, queue_offset + 1));
-                }
+            if single_queue_offset.is_none() && message.takes_queue_offset() {
+                next_offsets.push((index, queue_offset + 1));
             }
             on_result(AppendResult { physical_offset: *position, size: size as u32, queue_offset, store_timestamp, store_host });
             *position += size as u64;

@@ -334,3 +334,16 @@ fn a_failed_commit_keeps_its_records_and_the_next_commit_writes_them_before_late
     log.flush_to(log.write_position()).unwrap();
     assert_files_match_mapping(&log);
 }
+
+#[test]
+fn a_failed_single_append_gives_its_queue_offset_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_in(dir.path(), AppendMode::Pwrite);
+    let body = body_for_record_size(300);
+    log.append_one(&message(&body), 1).unwrap();
+    log.fail_next_staged_write.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(matches!(log.append_one(&message(&body), 1), Err(StoreError::Io { .. })));
+    let next = log.append_one(&message(&body), 1).unwrap();
+    assert_eq!((next.physical_offset, next.queue_offset), (300, 1));
+    assert_eq!(walk(&log), vec![(0, 0), (300, 1)]);
+}
