@@ -182,6 +182,26 @@ pub fn decode_packed_host(bytes: &[u8]) -> BindingResult<SocketAddr> {
     parse_port(port).map(|port| SocketAddr::new(ip, port))
 }
 
+/// A born host carried as numbers (`append_one`'s `io[6..12]`): [port, address words (1 for
+/// IPv4, 4 for IPv6), the address as big-endian u32 words]. Numbers, not a packed Buffer:
+/// one typed-array argument less per append.
+pub fn host_from_numbers(numbers: &[f64]) -> BindingResult<SocketAddr> {
+    let word = |index: usize| meta_int(numbers[index], "born host word", 0, i64::from(u32::MAX)).map(|v| v as u32);
+    let ip = match meta_int(numbers[1], "born host word count", 1, 4)? {
+        1 => IpAddr::from(word(2)?.to_be_bytes()),
+        4 => {
+            let mut octets = [0u8; 16];
+            for (i, chunk) in octets.chunks_exact_mut(4).enumerate() {
+                chunk.copy_from_slice(&word(2 + i)?.to_be_bytes());
+            }
+            IpAddr::from(octets)
+        }
+        other => return Err(binding_error("INVALID_ARGUMENT", format!("a born host has 1 (IPv4) or 4 (IPv6) address words, got {other}"))),
+    };
+    let port = meta_int(numbers[0], "born port", 0, i64::from(u16::MAX))?;
+    Ok(SocketAddr::new(ip, port as u16))
+}
+
 fn parse_port(port: u32) -> BindingResult<u16> {
     u16::try_from(port).map_err(|_| binding_error("INVALID_ARGUMENT", format!("port {port} out of range")))
 }
@@ -190,22 +210,31 @@ fn parse_port(port: u32) -> BindingResult<u16> {
 pub const META_FIELDS: usize = 10;
 
 /// A `meta` number that must be an integer in `[min, max]`.
+#[inline]
 fn meta_int(value: f64, what: &str, min: i64, max: i64) -> BindingResult<i64> {
     // `as i64` then back is the integer test without a libm trunc call (this runs for
     // every number of every append); NaN fails it, and the range check follows.
     if (value as i64) as f64 != value || value < min as f64 || value > max as f64 {
-        return Err(binding_error("INVALID_ARGUMENT", format!("{what} {value} is not an integer in [{min}, {max}]")));
+        return Err(not_an_integer_in(value, what, min, max));
     }
     Ok(value as i64)
 }
 
+/// Out of line: formatting the error kept `meta_int` from being inlined into its callers.
+#[cold]
+#[inline(never)]
+fn not_an_integer_in(value: f64, what: &str, min: i64, max: i64) -> napi::Error<ErrorCode> {
+    binding_error("INVALID_ARGUMENT", format!("{what} {value} is not an integer in [{min}, {max}]"))
+}
+
 /// A message's six numbers, checked: `append_one`'s `io` array and `append_many`'s `meta`
-/// (after the topic index) carry them in this order.
+/// (after the topic index) carry them in this order. A NaN born timestamp means "not given":
+/// the store timestamp is written (one clock read instead of two per append).
 pub struct MessageNumbers {
     queue_id: i32,
     sys_flag: i32,
     flag: i32,
-    born_timestamp: i64,
+    born_timestamp: Option<i64>,
     reconsume_times: i32,
     prepared_transaction_offset: i64,
 }
@@ -218,7 +247,10 @@ impl MessageNumbers {
             queue_id: int32(numbers[0], "queueId")?,
             sys_flag: int32(numbers[1], "sysFlag")?,
             flag: int32(numbers[2], "flag")?,
-            born_timestamp: meta_int(numbers[3], "bornTimestamp", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
+            born_timestamp: match numbers[3] {
+                absent if absent.is_nan() => None,
+                given => Some(meta_int(given, "bornTimestamp", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?),
+            },
             reconsume_times: int32(numbers[4], "reconsumeTimes")?,
             prepared_transaction_offset: meta_int(numbers[5], "preparedTransactionOffset", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)?,
         })

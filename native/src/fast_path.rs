@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::ffi::CStr;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bolide_store::store::MessageStore;
@@ -16,11 +15,11 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
-use crate::convert::{binding_error, decode_packed_host, store_error, ErrorCode, MessageNumbers};
+use crate::convert::{binding_error, host_from_numbers, store_error, ErrorCode, MessageNumbers};
 use crate::raw_call;
 
 /// Numbers `append_one` reads from (and writes back into) its `io` array.
-const APPEND_ONE_IO: usize = 6;
+const APPEND_ONE_IO: usize = 12;
 /// A bound on a store's interned topic names; the JS side clears them long before.
 const MAX_INTERNED_TOPICS: usize = 1 << 20;
 
@@ -117,25 +116,24 @@ pub fn clear_topics(handle: u32) -> Result<(), ErrorCode> {
     })
 }
 
-/// The hot path of a send, `appendOne(handle, topicId, bornHost, body, properties, io)`:
-/// one message, its topic as an id from `register_topic`, the born host pre-encoded (`[ip,
-/// port]` as stored) and its numbers in `io`: in, [queueId, sysFlag, flag, bornTimestamp,
-/// reconsumeTimes, preparedTransactionOffset]; out, [queueOffset, storeTimestamp, size].
-/// Returns the physical offset. (Each positional number argument was a separate N-API
+/// The hot path of a send, `appendOne(handle, topicId, body, properties, io)`: one message,
+/// its topic as an id from `register_topic` and its numbers in `io`: in, [queueId, sysFlag,
+/// flag, bornTimestamp (NaN: the store timestamp), reconsumeTimes, preparedTransactionOffset,
+/// then the born host as `host_from_numbers` reads it]; out, [queueOffset, storeTimestamp,
+/// size]. Returns the physical offset. (Each positional number argument was a separate N-API
 /// conversion; a typed array is one.) A plain N-API callback, see `raw_call` for why.
 unsafe extern "C" fn append_one(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: N-API calls this with the env and info of this call; the slices taken from the
     // arguments are dropped before it returns, and JS (blocked meanwhile) owns `io` alone.
     unsafe {
         raw_call::finish(env, || {
-            let [handle, topic_id, born_host, body, properties, io] = raw_call::arguments::<6>(env, info)?;
+            let [handle, topic_id, body, properties, io] = raw_call::arguments::<5>(env, info)?;
             let handle = raw_call::uint32(env, handle, "handle")?;
             let topic_id = raw_call::uint32(env, topic_id, "topicId")?;
-            let born_host = decode_packed_host(raw_call::bytes(env, born_host, "bornHost")?)?;
             let body = raw_call::bytes(env, body, "body")?;
             let properties = raw_call::bytes(env, properties, "properties")?;
             let io = raw_call::float64s(env, io, "io")?;
-            append_one_numbers(handle, topic_id, born_host, body, properties, io)
+            append_one_numbers(handle, topic_id, body, properties, io)
         })
     }
 }
@@ -143,7 +141,6 @@ unsafe extern "C" fn append_one(env: sys::napi_env, info: sys::napi_callback_inf
 fn append_one_numbers(
     handle: u32,
     topic_id: u32,
-    born_host: SocketAddr,
     body: &[u8],
     properties: &[u8],
     io: &mut [f64],
@@ -152,6 +149,7 @@ fn append_one_numbers(
         return Err(binding_error("INVALID_ARGUMENT", format!("io must have room for {APPEND_ONE_IO} numbers")));
     }
     let numbers = MessageNumbers::read(io)?;
+    let born_host = host_from_numbers(&io[6..])?;
     with_store(handle, |open| {
         let topic = open
             .topics

@@ -105,8 +105,8 @@ impl NativeStore {
 
     /// Append messages as one unit (all or none) without a JS object per message, the batch
     /// form of `append_one`. Per message, `meta` holds [META_FIELDS]: topic index (into
-    /// `topics`), queueId, sysFlag, flag, bornTimestamp, reconsumeTimes,
-    /// preparedTransactionOffset and the lengths of its packed born host, body and properties,
+    /// `topics`), queueId, sysFlag, flag, bornTimestamp (NaN: the store timestamp),
+    /// reconsumeTimes, preparedTransactionOffset and the lengths of its packed born host, body and properties,
     /// which follow each other in `data` message after message. Results go to `out`,
     /// [physicalOffset, queueOffset, storeTimestamp, size] per message. Returns the count.
     #[napi]

@@ -3,7 +3,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MessageStore, StoreError, engineVersion } from '../../ts/store/index.js';
+import { MessageStore, StoreError, engineVersion, packHost } from '../../ts/store/index.js';
 import { tempDir } from '../support/temp.js';
 import { decodeStoredMessage } from '../../ts/protocol/message-record.js';
 import { encodeProperties, javaStringHash } from '../support/properties.js';
@@ -126,6 +126,31 @@ test('single appends to interleaved topics store every field, each topic countin
   t.deepEqual(results.map((r) => r.queueOffset), stored.map((m) => m.queueOffset));
   stored.forEach((m, i) => t.like(m, { flag: i, bornTimestamp: 1_700_000_000_000 + i, reconsumeTimes: i, body: Buffer.from(`b${i}`),
     bornHost: { address: '10.0.0.1', port: 10 + i } }));
+});
+
+test('a single append stores IPv4 and IPv6 born hosts as given, and the store timestamp as born timestamp when none is given', (t) => {
+  const store = open(tempDir(t));
+  t.teardown(() => store.close());
+  const base = { topic: 'Hosts', queueId: 0, body: Buffer.from('h'), properties: Buffer.alloc(0) };
+  const hosts = [
+    { bornHost: '192.168.7.9', bornPort: 65535 },
+    { bornHost: 'fe80::1:abcd:ef01', bornPort: 40000 },
+    { bornHostPacked: packHost('2001:db8::ff00:42:8329', 1) },
+  ];
+  const stored = hosts.map((host) => {
+    const result = store.append({ ...base, ...host });
+    const message = decodeStoredMessage(store.messageAt(result.physicalOffset)).message;
+    t.is(message.bornTimestamp, result.storeTimestamp, 'no bornTimestamp: born when stored');
+    return message.bornHost;
+  });
+  t.deepEqual(stored, [
+    { address: '192.168.7.9', port: 65535 },
+    { address: 'fe80::1:abcd:ef01', port: 40000 },
+    { address: '2001:db8::ff00:42:8329', port: 1 },
+  ]);
+  const badPacked = t.throws(() => store.append({ ...base, bornHostPacked: Buffer.alloc(5) }), { instanceOf: StoreError });
+  t.is(badPacked?.code, 'INVALID_ARGUMENT');
+  t.is(store.append(base).queueOffset, 3, 'the refused append took no queue offset');
 });
 
 test('two stores open in one process keep their own topics and offsets; a closed one refuses appends with CLOSED', (t) => {

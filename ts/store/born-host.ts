@@ -25,6 +25,24 @@ function cachedPackHost(host: string, port: number): Buffer {
 }
 
 /**
+ * Writes a packed host (`packHost`) into `io[at..at + 6]` as the binding's appendOne reads it:
+ * [port, address words (1 or 4), the address as big-endian u32 words]. A packed host of
+ * another length gets 0 words, which the engine refuses.
+ */
+export function hostIntoNumbers(packed: Buffer, io: Float64Array, at: number): void {
+  const words = packed.length === 8 ? 1 : packed.length === 20 ? 4 : 0;
+  io[at + 1] = words;
+  if (words === 0) return;
+  io[at] = uint32At(packed, words * 4);
+  for (let i = 0; i < words; i++) io[at + 2 + i] = uint32At(packed, i * 4);
+}
+
+/** Big-endian u32 by element loads: Buffer#readUInt32BE's loads are megamorphic (perf). */
+function uint32At(bytes: Buffer, at: number): number {
+  return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
+}
+
+/**
  * A host as RocketMQ stores it: IPv4 (4 bytes) or IPv6 (16 bytes) then the port as a
  * big-endian int32. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) become IPv4.
  */

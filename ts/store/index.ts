@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type * as Binding from './binding.cjs';
 import { StoreError, toStoreError } from './errors.js';
-import { bornHostOf, packHost } from './born-host.js';
+import { bornHostOf, hostIntoNumbers, packHost } from './born-host.js';
 import { FlushWaiters } from './flush-waiters.js';
 
 export { StoreError, type StoreErrorCode } from './errors.js';
@@ -14,7 +14,7 @@ const require = createRequire(import.meta.url);
 /** Exported by hand, outside napi-rs's generated types (native/src/raw_call.rs says why). */
 interface PlainFunctions {
   /** See native/src/fast_path.rs: in/out numbers in `io`, returns the physical offset. */
-  appendOne(handle: number, topicId: number, bornHost: Uint8Array, body: Uint8Array, properties: Uint8Array, io: Float64Array): number;
+  appendOne(handle: number, topicId: number, body: Uint8Array, properties: Uint8Array, io: Float64Array): number;
 }
 const binding = require('./binding.cjs') as typeof Binding & PlainFunctions;
 
@@ -74,6 +74,7 @@ export interface AppendMessage {
   properties: Buffer;
   flag?: number;
   sysFlag?: number;
+  /** Default: the store timestamp (a message nobody dated was born as it was stored). */
   bornTimestamp?: number;
   bornHost?: string;
   bornPort?: number;
@@ -143,6 +144,9 @@ const MAX_TOPIC_IDS = 100_000;
 /** See #requestGroupCommit. */
 const EARLY_GROUP_COMMIT = 64;
 
+/** appendOne's `io`: six message numbers, then the born host (native/src/fast_path.rs). */
+const APPEND_ONE_IO = 12;
+
 /** Numbers per message in appendMany's `meta` (the binding's META_FIELDS). */
 const META_FIELDS = 10;
 
@@ -154,7 +158,7 @@ export class MessageStore {
   readonly #growthListeners = new Set<(grown: QueueGrowth[]) => void>();
   readonly #syncFlushTimeout: number;
   /** appendOne's numbers, in and out (see the binding); reused, no allocation. */
-  readonly #appendIo = new Float64Array(6);
+  readonly #appendIo = new Float64Array(APPEND_ONE_IO);
   readonly #topicIds = new Map<string, number>();
   /** The native store's handle for the binding's free hot-path functions. */
   readonly #fastHandle: number;
@@ -200,13 +204,14 @@ export class MessageStore {
     io[0] = message.queueId;
     io[1] = message.sysFlag ?? 0;
     io[2] = message.flag ?? 0;
-    io[3] = message.bornTimestamp ?? Date.now();
+    // NaN: the engine writes the store timestamp (one clock read per append, not two).
+    io[3] = message.bornTimestamp ?? Number.NaN;
+    if (Number.isNaN(message.bornTimestamp)) throw new StoreError('INVALID_ARGUMENT', 'bornTimestamp NaN is not an integer');
     io[4] = message.reconsumeTimes ?? 0;
     io[5] = message.preparedTransactionOffset ?? 0;
+    hostIntoNumbers(message.bornHostPacked ?? bornHostOf(message), io, 6);
     const topicId = this.#topicIds.get(message.topic) ?? this.#registerTopic(message.topic);
-    const physicalOffset = call(() =>
-      binding.appendOne(this.#fastHandle, topicId, message.bornHostPacked ?? bornHostOf(message), message.body, message.properties, io),
-    );
+    const physicalOffset = call(() => binding.appendOne(this.#fastHandle, topicId, message.body, message.properties, io));
     return new StoredRecord(physicalOffset, io[2]!, io[0]!, io[1]!, this.#storeHostHex);
   }
 
@@ -231,7 +236,6 @@ export class MessageStore {
     if (count === 0) return [];
     const topics: string[] = [];
     const hosts: Buffer[] = new Array<Buffer>(count);
-    const now = Date.now();
     let dataBytes = 0;
     const meta = this.#batchScratch.meta(count * META_FIELDS);
     for (let i = 0; i < count; i++) {
@@ -245,7 +249,8 @@ export class MessageStore {
       meta[at + 1] = m.queueId;
       meta[at + 2] = m.sysFlag ?? 0;
       meta[at + 3] = m.flag ?? 0;
-      meta[at + 4] = m.bornTimestamp ?? now;
+      if (Number.isNaN(m.bornTimestamp)) throw new StoreError('INVALID_ARGUMENT', 'bornTimestamp NaN is not an integer');
+      meta[at + 4] = m.bornTimestamp ?? Number.NaN;
       meta[at + 5] = m.reconsumeTimes ?? 0;
       meta[at + 6] = m.preparedTransactionOffset ?? 0;
       meta[at + 7] = host.length;

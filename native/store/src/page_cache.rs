@@ -330,7 +330,7 @@ mod tests {
             queue_id: 0,
             flag: 0,
             sys_flag: 0,
-            born_timestamp: 1,
+            born_timestamp: Some(1),
             born_host: std::net::SocketAddr::from(([127, 0, 0, 1], 5000)),
             reconsume_times: 0,
             prepared_transaction_offset: 0,

@@ -70,7 +70,8 @@ pub struct MessageInput<'a> {
     pub queue_id: i32,
     pub flag: i32,
     pub sys_flag: i32,
-    pub born_timestamp: i64,
+    /// None: the message was born as it is stored (the store timestamp is written).
+    pub born_timestamp: Option<i64>,
     pub born_host: SocketAddr,
     pub reconsume_times: i32,
     pub prepared_transaction_offset: i64,
@@ -187,7 +188,7 @@ pub fn encode_record(buf: &mut [u8], message: &MessageInput<'_>, placement: Plac
     w.i64(placement.queue_offset);
     w.i64(placement.physical_offset);
     w.i32(sys_flag);
-    w.i64(message.born_timestamp);
+    w.i64(message.born_timestamp.unwrap_or(placement.store_timestamp));
     w.host(&born_host);
     w.i64(placement.store_timestamp);
     w.host(store_host);

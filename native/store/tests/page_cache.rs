@@ -31,7 +31,7 @@ fn append(store: &MessageStore, queue_id: i32, count: usize, body: &[u8]) -> Vec
                 queue_id,
                 flag: 0,
                 sys_flag: 0,
-                born_timestamp: 1_700_000_000_000,
+                born_timestamp: Some(1_700_000_000_000),
                 born_host: SocketAddr::from(([127, 0, 0, 1], 40000)),
                 reconsume_times: 0,
                 prepared_transaction_offset: 0,

@@ -29,7 +29,7 @@ proptest! {
         queue_id in 0i32..1024,
         flag in any::<i32>(),
         sys_flag in prop::sample::select(vec![0, 1, 2, 8, 0x100, 0x200]),
-        born_timestamp in any::<i64>(),
+        born_timestamp in prop::option::of(any::<i64>()),
         reconsume_times in 0i32..100,
         prepared in any::<i64>(),
         body in prop::collection::vec(any::<u8>(), 0..2048),
@@ -58,7 +58,8 @@ proptest! {
         prop_assert_eq!(view.flag, flag);
         prop_assert_eq!(view.queue_offset, queue_offset);
         prop_assert_eq!(view.physical_offset, physical_offset);
-        prop_assert_eq!(view.born_timestamp, born_timestamp);
+        // An absent born timestamp is the store timestamp.
+        prop_assert_eq!(view.born_timestamp, born_timestamp.unwrap_or(store_timestamp));
         prop_assert_eq!(view.store_timestamp, store_timestamp);
         prop_assert_eq!(view.born_host, born_host);
         prop_assert_eq!(view.store_host, store_host);
@@ -86,7 +87,7 @@ fn sample(body: &[u8]) -> MessageInput<'_> {
         queue_id: 3,
         flag: 0,
         sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
+        born_timestamp: Some(1_700_000_000_000),
         born_host: host(false, 50000),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
