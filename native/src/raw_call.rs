@@ -2,9 +2,9 @@
 //!
 //! Why not a `#[napi]` function: napi-rs 3 opens a borrow scope for every typed-array
 //! argument (a thread-local lookup, a vector, a guard and its release) so that a Rust slice
-//! cannot outlive the JS buffer it views. With four typed arrays per append that was 10-12%
-//! of the JS thread's time for 16-byte messages (perf, 4M appends), more than the record's
-//! encoding. Here the slices live only for the synchronous call, during which the JS code
+//! cannot outlive the JS buffer it views. With the four typed arrays appendOne took then,
+//! that was 10-12% of the JS thread's time for 16-byte messages (perf, 4M appends), more than
+//! the record's encoding. Here the slices live only for the synchronous call, during which the JS code
 //! that owns the buffers is blocked on this thread, so there is nothing to track.
 
 use std::ffi::{c_void, CString};
