@@ -18,13 +18,12 @@
 //! the current segment, a BLANK record fills the rest and the record goes to the next segment,
 //! which the allocator thread has normally created, preallocated and mapped already.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::allocator::{AheadWork, AllocatorOptions, PrefaultJob, SegmentAllocator};
+use crate::allocator::{AllocatorOptions, SegmentAllocator};
 use crate::error::{IoContext, Result, StoreError};
 use crate::mapped_file::{segment_file_name, Segment};
 use crate::record::{
@@ -32,6 +31,7 @@ use crate::record::{
     END_FILE_MIN_BLANK_LENGTH,
 };
 use crate::padded::CachePadded;
+use crate::queue_offset_table::QueueOffsetTable;
 use crate::stats::StoreStats;
 
 /// The result of one appended message.
@@ -59,8 +59,8 @@ impl AppendResult {
 }
 
 struct WriteState {
-    /// Next queue offset per topic and queueId; rebuilt from the ConsumeQueues at open.
-    queue_offsets: HashMap<String, HashMap<i32, i64>>,
+    /// Next queue offset per topic and queueId; seeded from the ConsumeQueues at open.
+    queue_offsets: QueueOffsetTable,
     store_host: SocketAddr,
     /// The segment holding the write position (cached to avoid the segment list lock).
     current: Option<Arc<Segment>>,
@@ -71,28 +71,6 @@ struct WriteState {
     /// Records encoded but not yet written to the file (pwrite modes). They may run across a
     /// segment end (a BLANK and the next segment's first records) with `DeferredPwrite`.
     staged: Staged,
-}
-
-impl WriteState {
-    /// The next queue offset of `topic`/`queue_id`, counted as used.
-    fn take_queue_offset(&mut self, topic: &str, queue_id: i32) -> i64 {
-        // Looked up by &str first: allocating the topic String on every append is measurable.
-        if let Some(queues) = self.queue_offsets.get_mut(topic) {
-            let next = queues.entry(queue_id).or_insert(0);
-            *next += 1;
-            return *next - 1;
-        }
-        self.queue_offsets.entry(topic.to_owned()).or_default().insert(queue_id, 1);
-        0
-    }
-
-    /// Undo `take_queue_offset` (its record was not kept).
-    fn give_back_queue_offset(&mut self, topic: &str, queue_id: i32, taken: i64) {
-        if let Some(next) = self.queue_offsets.get_mut(topic).and_then(|queues| queues.get_mut(&queue_id)) {
-            debug_assert_eq!(*next, taken + 1, "nothing else takes queue offsets under the write lock");
-            *next = taken;
-        }
-    }
 }
 
 /// How appended records reach the segment file.
@@ -150,7 +128,7 @@ impl CommitLog {
             max_message_size,
             segments: RwLock::new(segments),
             write: CachePadded::new(Mutex::new(WriteState {
-                queue_offsets: HashMap::new(),
+                queue_offsets: QueueOffsetTable::default(),
                 store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
                 current: None,
                 received_position: 0,
@@ -218,15 +196,6 @@ impl CommitLog {
         self.append_mode != AppendMode::Mapping
     }
 
-    /// What the allocator does to the window ahead of the write head (see `AheadWork`).
-    fn work_ahead(&self) -> AheadWork {
-        match (self.by_pwrite(), self.zero_fill_ahead) {
-            (false, _) => AheadWork::Prefault,
-            (true, false) => AheadWork::Preload,
-            (true, true) => AheadWork::ZeroFill,
-        }
-    }
-
     /// See `StoreConfig::write_back_behind_head`.
     pub fn set_write_back_behind_head(&mut self, write_back: bool) {
         self.write_back_behind_head = write_back;
@@ -256,13 +225,13 @@ impl CommitLog {
     }
 
     /// Seed the queue-offset table (from the ConsumeQueues' max offsets) after recovery.
-    pub fn set_queue_offsets(&self, table: HashMap<String, HashMap<i32, i64>>) {
+    pub fn set_queue_offsets(&self, table: QueueOffsetTable) {
         self.write.lock().expect("write lock").queue_offsets = table;
     }
 
     /// Forget a topic's next queue offsets (the topic was deleted; a new one starts at 0).
     pub fn remove_topic_offsets(&self, topic: &str) {
-        self.write.lock().expect("write lock").queue_offsets.remove(topic);
+        self.write.lock().expect("write lock").queue_offsets.remove_topic(topic);
     }
 
     /// Publish the recovered end: the write and flushed positions start here.
@@ -328,7 +297,7 @@ impl CommitLog {
         // A single message takes its queue offset up front (one lookup of its queue instead of
         // a read before and a write after the encoding); a batch's go in a vector.
         let single_queue_offset = match messages {
-            [only] if only.takes_queue_offset() => Some(write.take_queue_offset(only.topic, only.queue_id)),
+            [only] if only.takes_queue_offset() => Some(write.queue_offsets.take(only.topic, only.queue_id)),
             _ => None,
         };
         let mut next_offsets: Vec<(usize, i64)> = Vec::new();
@@ -340,7 +309,7 @@ impl CommitLog {
         if let Err(error) = written {
             write.staged.bytes.truncate(staged_before);
             if let (Some(taken), [only]) = (single_queue_offset, messages) {
-                write.give_back_queue_offset(only.topic, only.queue_id, taken);
+                write.queue_offsets.give_back(only.topic, only.queue_id, taken);
             }
             if write.current.as_ref().is_some_and(|segment| segment.file_from_offset() > start) {
                 // Rolled over for records that are not kept: the next append starts at `start`.
@@ -357,15 +326,7 @@ impl CommitLog {
                     continue;
                 }
             }
-            // Look up by &str first: allocating the topic String on every append is measurable.
-            match write.queue_offsets.get_mut(message.topic) {
-                Some(queues) => {
-                    queues.insert(message.queue_id, next);
-                }
-                None => {
-                    write.queue_offsets.entry(message.topic.to_owned()).or_default().insert(message.queue_id, next);
-                }
-            }
+            write.queue_offsets.set(message.topic, message.queue_id, next);
         }
         write.received_position = position;
         self.appended_position.store(position, Ordering::Release);
@@ -436,12 +397,7 @@ impl CommitLog {
         });
         match earlier {
             Some((_, next)) => *next,
-            None => write
-                .queue_offsets
-                .get(message.topic)
-                .and_then(|queues| queues.get(&message.queue_id))
-                .copied()
-                .unwrap_or(0),
+            None => write.queue_offsets.next(message.topic, message.queue_id),
         }
     }
 
@@ -483,78 +439,6 @@ impl CommitLog {
             return Err(StoreError::MessageTooLarge { size, max: self.segment_size as usize });
         }
         Ok(())
-    }
-
-    /// Make the segment starting at `from` current, taking it from the allocator.
-    fn activate_segment(&self, write: &mut WriteState, from: u64) -> Result<Arc<Segment>> {
-        debug_assert_eq!(from % self.segment_size, 0, "segments start at multiples of their size");
-        if let Some(existing) = self.segment_for(from) {
-            write.current = Some(existing.clone());
-            return Ok(existing);
-        }
-        let segment = Arc::new(self.allocator.take(from)?);
-        segment.advise_sequential();
-        {
-            let mut segments = self.segments.write().expect("segment list lock");
-            if let Some(last) = segments.last() {
-                debug_assert_eq!(last.file_from_offset() + self.segment_size, from);
-            }
-            // The segment two back is cold for the writer: unmap its pages from this process
-            // (they stay in the page cache, and a reader faults them back in if it needs them).
-            if self.release_cold_segments && segments.len() >= 2 {
-                segments[segments.len() - 2].advise_dont_need();
-            }
-            segments.push(segment.clone());
-        }
-        self.prepare_next(from + self.segment_size);
-        self.allocator.prefault_ahead(PrefaultJob {
-            segment: segment.clone(),
-            pos: 0,
-            len: 8 << 20,
-            ahead: self.work_ahead(),
-            unmap_before: 0,
-            write_back_before: None,
-        });
-        write.current = Some(segment.clone());
-        Ok(segment)
-    }
-
-    /// Each time the write head enters a new 4 MiB window, have the allocator pre-fault the
-    /// window after the next one (the writer then rarely meets an unmapped page) and unmap
-    /// what lies before the previous window (4-8 MiB behind the head, which the dispatcher
-    /// has normally read long ago), off the flush's path, and start writing that back
-    /// (`StoreConfig::write_back_behind_head`).
-    fn prefault_ahead(&self, write: &WriteState, before: u64, after: u64) {
-        const WINDOW: u64 = 4 << 20;
-        if before / WINDOW == after / WINDOW {
-            return;
-        }
-        if let Some(segment) = &write.current {
-            let base = segment.file_from_offset();
-            if after >= base {
-                let window_start = (after - base) / WINDOW * WINDOW;
-                let from = window_start + WINDOW;
-                let unmap_before = window_start.saturating_sub(WINDOW) as usize;
-                // Near the segment's end the pre-fault window is clipped (to nothing), but the
-                // unmapping behind the head goes on.
-                self.allocator.prefault_ahead(PrefaultJob {
-                    segment: segment.clone(),
-                    pos: from as usize,
-                    len: (2 * WINDOW) as usize,
-                    ahead: self.work_ahead(),
-                    unmap_before,
-                    write_back_before: self.write_back_behind_head.then_some(unmap_before),
-                });
-            }
-        }
-    }
-
-    /// Have the allocator create the segment at `offset` unless it already exists (a file left
-    /// from before a restart is reused, never replaced).
-    fn prepare_next(&self, offset: u64) {
-        if self.segment_for(offset).is_none() {
-            self.allocator.prepare(offset);
-        }
     }
 
     /// msync `[flushed_position, target)`; returns the new flushed position.
@@ -675,6 +559,9 @@ use staged::{Staged, DEFERRED_COMMIT_BYTES};
 
 #[path = "commit_log_replication.rs"]
 mod replication;
+
+#[path = "commit_log_segments.rs"]
+mod segments;
 
 #[path = "commit_log_recovery.rs"]
 mod recovery;

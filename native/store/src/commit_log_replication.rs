@@ -64,7 +64,7 @@ impl CommitLog {
             end = end.max(valid_end);
         }
         for (topic, queue_id, next) in grown {
-            write.queue_offsets.entry(topic).or_default().insert(queue_id, next);
+            write.queue_offsets.set(&topic, queue_id, next);
         }
         self.appended_position.store(end, Ordering::Release);
         self.write_position.store(end, Ordering::Release);

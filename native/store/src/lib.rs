@@ -18,6 +18,7 @@ pub mod java_hash;
 pub mod mapped_file;
 pub mod padded;
 pub mod page_cache;
+pub mod queue_offset_table;
 pub mod read;
 pub mod record;
 pub mod stats;

@@ -10,7 +10,6 @@
 //!   after it in the segment are zeroed, later segments deleted, ConsumeQueue entries pointing
 //!   past the end dropped. Work is proportional to the unchecked tail only.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -28,6 +27,7 @@ use crate::error::{Result, StoreError};
 use crate::flush::{FlushListener, FlushService};
 use crate::index_file::{IndexConfig, IndexService};
 use crate::page_cache::{MemoryClassifier, ResidencySample, ResidencySampler};
+use crate::queue_offset_table::QueueOffsetTable;
 use crate::record::MessageInput;
 use crate::stats::{StatsSnapshot, StoreStats};
 
@@ -432,11 +432,10 @@ fn recover(context: &DispatchContext, checkpoint: Option<Checkpoint>, was_aborte
     Ok(report)
 }
 
-fn queue_offset_table(consume_queues: &ConsumeQueueStore) -> HashMap<String, HashMap<i32, i64>> {
-    let mut table: HashMap<String, HashMap<i32, i64>> = HashMap::new();
+fn queue_offset_table(consume_queues: &ConsumeQueueStore) -> QueueOffsetTable {
+    let mut table = QueueOffsetTable::default();
     for (topic, queue_id) in consume_queues.queues() {
-        let max = consume_queues.max_offset(&topic, queue_id);
-        table.entry(topic).or_default().insert(queue_id, max);
+        table.set(&topic, queue_id, consume_queues.max_offset(&topic, queue_id));
     }
     table
 }
