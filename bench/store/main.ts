@@ -378,6 +378,8 @@ async function main(): Promise<void> {
       medianOf(ratios),
     );
     console.log(`    rounds (msg/s vs 1 waiter): ${runs.map((r, i) => `${fmt(r.rate)}/${fmt((singles[i] as { rate: number }).rate)}`).join('  ')}`);
+    // The stricter reference: a raw loop of 1 KiB write + fdatasync, measured in this run.
+    console.log(`    vs raw fdatasync (${fmt(fsyncRate)}/s): ratio ${fmt(medianOf(runs.map((r) => r.rate)) / fsyncRate, 2)}`);
   }
   // A group commit of 256 x 1 KiB is a ~290 KB write + fdatasync: compare with the disk doing
   // exactly that, to see how close the group commit gets to the synced-bandwidth limit.
