@@ -147,6 +147,17 @@ const EARLY_GROUP_COMMIT = 64;
 /** appendOne's `io`: six message numbers, then the born host (native/src/fast_path.rs). */
 const APPEND_ONE_IO = 12;
 
+/**
+ * The born timestamp as the binding takes it: NaN for "not given", and the engine writes the
+ * store timestamp (one clock read per append, not two), so a NaN from the caller is refused.
+ */
+function bornTimestampOf(message: AppendMessage): number {
+  const born = message.bornTimestamp;
+  if (born === undefined) return Number.NaN;
+  if (Number.isNaN(born)) throw new StoreError('INVALID_ARGUMENT', 'bornTimestamp NaN is not an integer');
+  return born;
+}
+
 /** Numbers per message in appendMany's `meta` (the binding's META_FIELDS). */
 const META_FIELDS = 10;
 
@@ -204,9 +215,7 @@ export class MessageStore {
     io[0] = message.queueId;
     io[1] = message.sysFlag ?? 0;
     io[2] = message.flag ?? 0;
-    // NaN: the engine writes the store timestamp (one clock read per append, not two).
-    io[3] = message.bornTimestamp ?? Number.NaN;
-    if (Number.isNaN(message.bornTimestamp)) throw new StoreError('INVALID_ARGUMENT', 'bornTimestamp NaN is not an integer');
+    io[3] = bornTimestampOf(message);
     io[4] = message.reconsumeTimes ?? 0;
     io[5] = message.preparedTransactionOffset ?? 0;
     hostIntoNumbers(message.bornHostPacked ?? bornHostOf(message), io, 6);
@@ -249,8 +258,7 @@ export class MessageStore {
       meta[at + 1] = m.queueId;
       meta[at + 2] = m.sysFlag ?? 0;
       meta[at + 3] = m.flag ?? 0;
-      if (Number.isNaN(m.bornTimestamp)) throw new StoreError('INVALID_ARGUMENT', 'bornTimestamp NaN is not an integer');
-      meta[at + 4] = m.bornTimestamp ?? Number.NaN;
+      meta[at + 4] = bornTimestampOf(m);
       meta[at + 5] = m.reconsumeTimes ?? 0;
       meta[at + 6] = m.preparedTransactionOffset ?? 0;
       meta[at + 7] = host.length;
