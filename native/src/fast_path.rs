@@ -7,7 +7,6 @@
 //! that opened it, so a thread-local table indexed by a small handle needs no locking.
 
 use std::cell::RefCell;
-use std::ffi::CStr;
 use std::sync::Arc;
 
 use bolide_store::store::MessageStore;
@@ -167,19 +166,5 @@ fn append_one_numbers(
 /// Adds the plain N-API functions to the addon's exports (napi-rs runs this at load).
 #[napi(module_exports)]
 pub fn export_plain_functions(exports: Object, env: Env) -> napi::Result<()> {
-    const NAME: &CStr = c"appendOne";
-    let mut function = std::ptr::null_mut();
-    // SAFETY: env is the loading env; NAME is NUL-terminated and outlives the calls;
-    // `append_one` matches napi_callback and needs no data pointer.
-    unsafe {
-        check(sys::napi_create_function(env.raw(), NAME.as_ptr(), NAME.to_bytes().len() as isize, Some(append_one), std::ptr::null_mut(), &mut function))?;
-        check(sys::napi_set_named_property(env.raw(), exports.raw(), NAME.as_ptr(), function))
-    }
-}
-
-fn check(status: sys::napi_status) -> napi::Result<()> {
-    match status {
-        sys::Status::napi_ok => Ok(()),
-        other => Err(napi::Error::new(Status::GenericFailure, format!("exporting appendOne: N-API status {other}"))),
-    }
+    raw_call::export(&env, &exports, c"appendOne", append_one)
 }

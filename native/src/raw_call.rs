@@ -7,9 +7,11 @@
 //! the record's encoding. Here the slices live only for the synchronous call, during which the JS code
 //! that owns the buffers is blocked on this thread, so there is nothing to track.
 
-use std::ffi::{c_void, CString};
+use std::ffi::{c_void, CStr, CString};
 use std::ptr;
 
+use napi::bindgen_prelude::{Env, Object, Status};
+use napi::JsValue;
 use napi::sys;
 
 use crate::convert::ErrorCode;
@@ -104,6 +106,26 @@ pub unsafe fn finish(env: sys::napi_env, run: impl FnOnce() -> Result<f64, napi:
             unsafe { sys::napi_throw_error(env, code.as_ptr(), message.as_ptr()) };
             ptr::null_mut()
         }
+    }
+}
+
+/// Export `callback` as `name` on the addon's `exports`.
+pub fn export(
+    env: &Env,
+    exports: &Object,
+    name: &CStr,
+    callback: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+) -> napi::Result<()> {
+    let exporting = |status: sys::napi_status| match status {
+        sys::Status::napi_ok => Ok(()),
+        other => Err(napi::Error::new(Status::GenericFailure, format!("exporting {name:?}: N-API status {other}"))),
+    };
+    let mut function = ptr::null_mut();
+    // SAFETY: env is the loading env and exports its object; name is NUL-terminated and
+    // outlives the calls; the callback matches napi_callback and needs no data pointer.
+    unsafe {
+        exporting(sys::napi_create_function(env.raw(), name.as_ptr(), name.to_bytes().len() as isize, Some(callback), ptr::null_mut(), &mut function))?;
+        exporting(sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function))
     }
 }
 
